@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import html
+import inspect
 import io
 import json
 import math
@@ -1556,12 +1557,29 @@ def _section_parameters(result, figure, random_state, diag=None,
                     "error (MCSE), at most four significant digits (the interval's ends vary "
                     "more, as tail ESS below bulk ESS says). "
                     + _covariance_display(result.em.n_features, result.covariance_type)
-                    + f" {note}</p>",
+                    + f" {note} {_draws_in_figures(one_d)}</p>",
                     _parameter_html(table, result.em.n_features, next(
                         (c.threshold for c in getattr(diag, "checks", ())
                          if c.name == "max R-hat"), DiagnosticThresholds().rhat_max)),
                     unidentified, forest,
                     density, overlay)
+
+
+def _draws_in_figures(one_d: bool) -> str:
+    """Why the figures use different numbers of the posterior's draws (QA162 L1: 50, 100,
+    200 and 400 met a referee unexplained), with the numbers the figures' defaults use."""
+    def default(function: Callable, name: str) -> str:
+        return format_number(inspect.signature(function).parameters[name].default)
+
+    drawn = default(plots.plot_overlay, "n_draws")
+    averaged = (f"{default(plots.plot_density, 'n_draws')} for the predictive density"
+                + (f", {format_number(plots.fit.BAND_DRAWS)} for a band's ends" if one_d
+                   else ""))
+    return (f"The figures built from posterior draws use a seeded random subset of them, as "
+            f"many as each figure needs: {drawn} where each draw is drawn on its own (more "
+            f"would hide one another), {averaged}, and "
+            f"{default(plots.predictive_check, 'n_replicates')} replicated data sets for the "
+            "predictive check's p-values; the parameter table uses every draw.")
 
 
 def _n_draws(result) -> int:

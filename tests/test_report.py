@@ -2754,3 +2754,16 @@ def test_a_one_feature_models_settings_say_a_variance_per_component(galaxies):
                                                    "covariance_type": "full"})
     page = html.unescape(_section_reproducibility(result))
     assert "full (a variance per component)" in page
+
+
+def test_the_figures_numbers_of_draws_are_explained(report, one_d):
+    """QA162 L1: figures from 50, 100, 200 and 400 posterior draws met a referee with no
+    reason given; the parameters section says why, with the figures' own defaults."""
+    page = html.unescape(report[0])
+    assert ("use a seeded random subset of them, as many as each figure needs: 50 where each "
+            "draw is drawn on its own (more would hide one another), 100 for the predictive "
+            "density, and 200 replicated data sets for the predictive check's p-values; the "
+            "parameter table uses every draw.") in page
+    from bayesgmm.plots.fit import BAND_DRAWS
+
+    assert f", {BAND_DRAWS} for a band's ends" in html.unescape(build_report(one_d)[0])
