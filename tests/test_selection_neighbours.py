@@ -28,7 +28,10 @@ def test_a_cell_stuck_below_its_optimum_is_restarted_from_k_plus_one(six_cluster
         sel = select_em(six_clusters, [5, 6, 7], "full", n_init=1, init="random_from_data",
                         random_state=8, n_jobs=1, verbose=1)
     # the serial restarts say so, once per cell (at N = 20,000 they take seconds)
-    assert capsys.readouterr().err.count("K=6 full: restarting EM from K=7's fit") == 1
+    assert capsys.readouterr().err.count(
+        "K=6 full: restarting EM from K=7's fit with two of its components merged: the "
+        "log-likelihood gained more from K=6 to K=7 than up to K=6, the mark of an optimum "
+        "missed") == 1
     table = sel.table.set_index("n_components")
     assert table.loc[6, "log_likelihood"] == pytest.approx(best, abs=1e-3)
     assert sel.fits[(6, "full")].log_likelihood == table.loc[6, "log_likelihood"]

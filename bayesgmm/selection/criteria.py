@@ -349,7 +349,12 @@ def _neighbour_restarts(frame: pd.DataFrame, rows: list[dict], fits: dict,
 
     def refit(k: int, ct: str, start: dict, source: int) -> EMResult | None:
         # serial, after the sweep's lines: one line per cell, so a large one is not silent
-        progress.say(f"K={k} {ct}: restarting EM from K={source}'s fit",
+        # why, in a few words (QA160 L9: the line named no reason)
+        why = (f"two of its components merged: the log-likelihood gained more from K={k} to "
+               f"K={source} than up to K={k}, the mark of an optimum missed" if source > k else
+               f"one of its components split: K={source} is BIC's choice, and a component "
+               "may hold two clusters")
+        progress.say(f"K={k} {ct}: restarting EM from K={source}'s fit with {why}",
                      show=verbose > 0 and (k, source, ct) not in said)
         said.add((k, source, ct))
         row, fit, messages = _fit_cell(frame, k, ct, cell_seed(
