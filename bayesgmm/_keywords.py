@@ -41,9 +41,12 @@ _START_HINT = ("; scikit-learn's weights_init, means_init and precisions_init ar
 # they are (QA140 L1: warm_start= was "did you mean 'random_state'?", covariance_prior=
 # "'covariance_type'?")
 _SKLEARN_OWN = {
-    "warm_start": "there is no warm start: start from an earlier fit with init={'weights': "
-                  "w, 'means': m, 'covariances': c} (its fitted parameters)",
-    "verbose_interval": "there is no verbose_interval: the status lines say how a fit goes",
+    "warm_start": "there is no warm start: start from an earlier fit with "
+                  "init=estimator.result_ (or init={'weights': w, 'means': m, "
+                  "'covariances': c}, its fitted parameters)",
+    **{name: f"there is no {name}: the status lines say how a fit goes "
+             "(bayesgmm.progress.set_enabled(False) silences them)"
+       for name in ("verbose", "verbose_interval")},  # QA164 L8: verbose= had no word
     **{name: "the priors are bayesgmm.Priors' (the Bayesian fit's; see help(bayesgmm.Priors)) "
        "and, for EM, prior=ConjugatePrior(...)"
        for name in ("weight_concentration_prior", "weight_concentration_prior_type",

@@ -332,9 +332,9 @@ class Diagnostics:
         # rounded as the verdict rounds them (QA110: "952.889747 400.000000", a 0 as
         # "0.000000"): counts and ESS whole, the rest to four significant digits
         table = self.to_frame()
-        for column in ("value", "threshold"):
-            table[column] = [(f"{v:,.0f}" if abs(v) >= 10 or v == int(v) else f"{v:.4g}")
-                             if np.isfinite(v) else str(v) for v in table[column]]
+        table["value"] = [_shown_beside(v, t) for v, t in zip(table["value"],
+                                                              table["threshold"], strict=True)]
+        table["threshold"] = [_shown_beside(t, t) for t in table["threshold"]]
         lines = [self.verdict, "", table.to_string(index=False)]
         if self.problems:
             lines += ["", "Problems:", *(f"  - {p}" for p in self.problems)]
@@ -854,6 +854,19 @@ def _one_chain_rhat(check: Check) -> Check:
         check, passed=False, summary=f"{what} not computable (1 chain)",
         problem=f"{what} compares chains, and this run has one: it cannot show whether the "
                 "chain has converged; sample 2 or more chains (the default is 4).")
+
+
+def _shown_beside(value: float, threshold: float) -> str:
+    """A check's value for the printed table: counts and ESS whole, the rest to four
+    significant digits, and more decimals where that would print the threshold it failed
+    or just passed (QA164 L3: a failed R-hat of 1.0104 printed as "1.01" beside 1.01)."""
+    if not np.isfinite(value):
+        return str(value)
+    whole = abs(value) >= 10 or value == int(value)
+    text = f"{value:,.0f}" if whole else f"{value:.4g}"
+    if float(text.replace(",", "")) == threshold and value != threshold:
+        return _fmt(value, threshold, 0 if whole else 3)
+    return text
 
 
 def _fmt(value: float, threshold: float, digits: int) -> str:

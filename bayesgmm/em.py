@@ -2328,6 +2328,8 @@ def _check_init(init, K, D, covariance_type, n_init, names=None) -> list:
         if bad or len(set(init)) < len(init):
             raise ValueError(f"init families must be distinct names from {INITS}; got {init!r}")
         return [None] * (int(n_init) * len(init))
+    if isinstance(getattr(init, "result_", None), EMResult):  # a fitted EMGaussianMixture
+        init = init.result_  # (QA164 L9: refused, its result_ unnamed)
     if isinstance(init, EMResult):
         if init.covariance_type != covariance_type:
             raise ValueError(
@@ -2340,7 +2342,7 @@ def _check_init(init, K, D, covariance_type, n_init, names=None) -> list:
                 "covariances": covariance.permuted(init.covariances, covariance_type, order)}
     if not isinstance(init, Mapping):
         raise ValueError(f"init must be one of {INITS}, a list of them, a mapping or an "
-                         f"EMResult; got {init!r}")
+                         f"EMResult (a fitted estimator's result_); got {init!r}")
     unknown = set(init) - {"weights", "means", "covariances"}
     if unknown or "means" not in init:
         raise ValueError(

@@ -18,6 +18,7 @@ Where it sits: the surface layer, below :mod:`bayesgmm.estimator` and
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import sys
@@ -151,7 +152,7 @@ class EstimatorBase:
                 if not hasattr(inner, "set_params"):
                     raise ValueError(
                         f"invalid parameter {key!r}: {name!r} has no parameters of its own to "
-                        f"set; give a whole new value, e.g. {name}=Priors({sub}=...)")
+                        f"set; give a whole new value, e.g. {_whole_value(name, sub, inner)}")
                 inner.set_params(**{sub: value})
             else:
                 setattr(self, name, value)
@@ -167,7 +168,10 @@ class EstimatorBase:
     def __sklearn_tags__(self) -> Any:
         """scikit-learn's description of the estimator (a density estimator, as
         ``GaussianMixture``; NaN allowed when ``missing="marginalise"``, the only policy under
-        which prediction takes rows with NaN), for ``Pipeline``, ``clone`` and the searches,
+        which prediction takes rows with NaN: "drop" fits without them but refuses them in
+        prediction, so scikit-learn's ``check_estimators_nan_inf``, which finds NaN fitted
+        without an error, fails there by design; QA164 L4), for ``Pipeline``, ``clone`` and
+        the searches,
         which ask for it. Only scikit-learn calls it, so it imports scikit-learn here, never
         at import time (it is not a dependency)."""
         from sklearn.utils import InputTags, Tags, TargetTags
@@ -333,7 +337,7 @@ class EstimatorBase:
                  "feature names: its columns are taken in order",
                  skip_file_prefixes=IN_PACKAGE)
             return X
-        if names is None and hasattr(self, "feature_names_in_"):
+        if names is None and hasattr(self, "feature_names_in_") and _as_wide_as(X, fitted):
             warn(f"X does not have feature names, but this {kind} was fitted with "
                  f"feature names {fitted}: its columns are taken in that order",
                  UserWarning, skip_file_prefixes=IN_PACKAGE)
@@ -573,3 +577,29 @@ def _warn_of_labels_in_y(y: Any) -> None:
         warn("y is ignored (a pipeline's target is never taken for known labels): "
              "to fit with known components, pass them as labels (fit(X, labels=y); "
              "-1 unknown)", UserWarning, skip_file_prefixes=IN_PACKAGE)
+
+
+def _whole_value(name: str, sub: str, inner: Any) -> str:
+    """How to set ``name`` whole where ``name__sub`` was given, in the value's own type
+    (QA164 L2: always ``Priors(...)``, for the sampler settings and EM's start too)."""
+    if isinstance(inner, Mapping):
+        return f"{name}={{..., {sub!r}: ...}}"
+    if dataclasses.is_dataclass(inner):
+        return f"{name}=dataclasses.replace(estimator.{name}, {sub}=...)"
+    kind = {"priors": "Priors", "settings": "SamplerSettings", "prior": "ConjugatePrior"}
+    if inner is None and name in kind:  # the default: the value's type, from bayesgmm
+        return f"{name}=bayesgmm.{kind[name]}({sub}=...)"
+    return f"{name}=... (it is {inner!r} now)"
+
+
+def _as_wide_as(X: Any, fitted: list[str]) -> bool:
+    """X is a table of the fitted width, so that a warning that its columns are taken in
+    order is true: input then refused (another width, a sparse matrix, 3-D) gets the error
+    alone (QA164 L5: the warning came first)."""
+    if hasattr(X, "tocsr"):  # a SciPy sparse matrix: refused by check_data
+        return False
+    try:
+        shape = np.shape(X)
+    except ValueError:  # ragged rows
+        return False
+    return len(shape) == 2 and shape[1] == len(fitted)

@@ -443,7 +443,9 @@ def prepare_observations(
                              "labels and noise when it is made, not again")
         return X
     if missing not in MISSING_POLICIES:
-        raise ValueError(f"missing must be one of {MISSING_POLICIES}; got {missing!r}")
+        raise ValueError(f"missing must be one of {MISSING_POLICIES}; got {missing!r}"
+                         # the US spelling (QA164 L8)
+                         + ("; did you mean 'marginalise'?" if missing == "marginalize" else ""))
     K = check_int(n_components, "n_components")
     noise = check_bool(noise, "noise")
     Xv, names = check_data(X, feature_names=feature_names, allow_nan=missing != "refuse")

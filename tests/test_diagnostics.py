@@ -96,6 +96,19 @@ def test_the_printed_table_rounds_as_the_verdict_does(rng):
     assert "0.000000" not in table
 
 
+def test_a_printed_value_never_reads_as_the_threshold_it_missed():
+    """QA164 L3: a failed R-hat of 1.0104 printed "1.01" beside the threshold 1.01 (four
+    significant digits drop the 0); an ESS of 399.6 would print as the 400 it missed."""
+    from bayesgmm.diagnostics import _shown_beside
+
+    assert _shown_beside(1.0104, 1.01) == "1.0104"
+    assert _shown_beside(1.0099, 1.01) == "1.0099"  # passing, and not shown as equal either
+    assert _shown_beside(399.6, 400.0) == "399.6"
+    assert _shown_beside(952.889, 400.0) == "953"
+    assert _shown_beside(1.01, 1.01) == "1.01"  # equal is equal
+    assert _shown_beside(0.0, 0.0) == "0"
+
+
 def test_chain_in_a_different_mode_is_flagged_by_name(rng):
     post, stats = posterior(rng), sample_stats(rng)
     # Chain "c" found another explanation of the data: component 0 sits elsewhere, and the

@@ -219,13 +219,14 @@ def test_a_fitted_estimator_stands_for_its_fit_in_the_model_checks(old_faithful,
 
 # scikit-learn's estimator checks that fail by design, and why (QA110 L8: listed, so that a
 # new failure shows): the rest of its 47 checks pass.
+# (QA164 L7: check_estimators_unfitted passes since QA140 L3 made the error scikit-learn's
+# too; the README lists these for users)
 _EXPECTED_FAILED_CHECKS = {
-    "check_estimators_unfitted": "bayesgmm's own NotFittedError (a ValueError and an "
-                                 "AttributeError; scikit-learn is no dependency)",
-    "check_n_features_in_after_fitting": "the error names the columns in other words",
+    "check_n_features_in_after_fitting": "another width: 'X has 1 feature(s) but the model "
+                                         "was fitted with 4', in other words",
     "check_complex_data": "the error says 'must be numeric' in other words",
     "check_estimators_empty_data_messages": "the error says 'is empty' in other words",
-    "check_fit2d_1sample": "one row: 'fewer rows than components' in other words",
+    "check_fit2d_1sample": "one row: 'X has 1 point: a fit needs at least 2', in other words",
     "check_fit2d_predict1d": "1-D input is one feature, as documented",
     "check_fit1d": "1-D input is one feature, as documented",
     "check_dtype_object": "nothing is converted implicitly: object arrays are refused",
@@ -312,3 +313,34 @@ def test_a_frame_of_other_names_is_checked_as_the_result_checks_it(frame):
             return
     with pytest.warns(UserWarning, match="fitted without feature names"):
         np.testing.assert_array_equal(est.predict(df), expected)
+
+
+def test_a_scikit_learn_users_spellings_and_warm_start_are_answered(three):
+    """QA164 L2, L5, L8, L9: a nested parameter's advice named Priors for every parameter;
+    input then refused was first warned to be "taken in that order"; verbose= and
+    "marginalize" had no word; a fitted estimator was refused as init."""
+    with pytest.raises(ValueError, match=r"e\.g\. prior=bayesgmm\.ConjugatePrior\(shrinkage="):
+        EMGaussianMixture(2).set_params(prior__shrinkage=1.0)
+    with pytest.raises(ValueError, match=r"e\.g\. init=\{\.\.\., 'means': \.\.\.\}"):
+        EMGaussianMixture(2, init={"means": [[0.0, 0.0]]}).set_params(init__means=1.0)
+    with pytest.raises(ValueError, match=r"settings=bayesgmm\.SamplerSettings\(target_acc"):
+        bayesgmm.BayesianGMM(2).set_params(settings__target_accept=0.9)
+    with pytest.raises(ValueError, match=r"priors=dataclasses\.replace\(estimator\.priors, "):
+        bayesgmm.BayesianGMM(2, priors=bayesgmm.Priors()).set_params(priors__sd_median=1.0)
+    frame = pd.DataFrame(three, columns=["a", "b"])
+    fitted = EMGaussianMixture(2, random_state=0).fit(frame)
+    for wrong in (np.zeros((3, 3)), np.zeros((3, 2, 2))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the error alone, no warning before it
+            with pytest.raises(ValueError):
+                fitted.predict(wrong)
+    with pytest.warns(UserWarning, match="its columns are taken in that order"):
+        fitted.predict(three)  # the right width: taken, and said so
+    with pytest.raises(TypeError, match=r"there is no verbose: the status lines"):
+        EMGaussianMixture(2, verbose=2)
+    with pytest.raises(ValueError, match=r"did you mean 'marginalise'\?"):
+        EMGaussianMixture(2, missing="marginalize").fit(three)
+    restarted = EMGaussianMixture(2, init=fitted, random_state=0).fit(frame)
+    assert restarted.n_iter_ <= 2
+    np.testing.assert_allclose(restarted.means_, fitted.means_, atol=1e-6)
+

@@ -1,9 +1,8 @@
 """Reading data files (CSV, TSV, Parquet, the bundled data sets) into checked feature
 columns, with their weights and labels columns and the missing-value policy.
 
-Where it sits: the files layer; imports the input checks, :mod:`bayesgmm.io.sources`,
-:mod:`bayesgmm.io.columns`, :mod:`bayesgmm.io.file_bytes` and :mod:`bayesgmm.io.text_files`;
-imported by
+Where it sits: the files layer; imports the input checks and :mod:`bayesgmm.io`'s
+``sources``, ``columns``, ``numbers``, ``file_bytes`` and ``text_files``; imported by
 :mod:`bayesgmm.io.specs` and the command line.
 """
 
@@ -193,7 +192,8 @@ def read_data(path: str | Path, columns: list[str] | None = None, *,
     """
     if missing not in MISSING_POLICIES:
         raise ValueError(f"missing must be one of {', '.join(MISSING_POLICIES)}; got "
-                         f"{missing!r}")
+                         f"{missing!r}" + ("; did you mean 'marginalise'?"
+                                           if missing == "marginalize" else ""))
     # names compared composed (NFC): a header saved on macOS spells "längd" decomposed, and
     # the name typed was "unknown ... available: ['längd']" (QA)
     columns = None if columns is None else [_nfc(c) for c in columns]
@@ -439,8 +439,8 @@ def _read_frame(path: str | Path, wanted: list[str], index: str | None,
                          "composed and decomposed Unicode): give every column its own name")
     check_separator(frame, path, sep or ",")
     if thousands is not None:  # not in the IDs or the labels: they are read as written
-        frame = frame.apply(lambda column: column if column.name in (index, labels)
-                            else with_thousands(column, thousands, decimal))
+        frame = frame.apply(lambda c: c if c.name in (index, labels) else with_thousands(
+            c, thousands, decimal))
     if _stamp(source) != before:  # QA117 H1: a file replaced mid-run was recorded as read
         raise ValueError(f"{path} changed while it was read (is another job writing it?): "
                          "run again once the file is complete")
