@@ -83,8 +83,8 @@ _START = ("scikit-learn's weights_init, means_init and precisions_init are one "
     # no namesake here: said for what they are (QA140 L1: "did you mean 'random_state'?")
     (lambda X: bayesgmm.EMGaussianMixture(2, warm_start=True), TypeError,
      "EMGaussianMixture() got an unexpected keyword argument 'warm_start'; there is no warm "
-     "start: start from an earlier fit with init={'weights': w, 'means': m, 'covariances': "
-     "c} (its fitted parameters)"),
+     "start: start from an earlier fit with init=estimator.result_ (or init={'weights': w, "
+     "'means': m, 'covariances': c}, its fitted parameters)"),
     (lambda X: bayesgmm.BayesianGMM(2, warm_start=True), TypeError,
      "BayesianGMM() got an unexpected keyword argument 'warm_start'; there is no warm start: "
      "the fit starts at its own EM search (fit_bayes takes an EM start as em=)"),

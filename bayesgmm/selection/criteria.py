@@ -35,7 +35,7 @@ from ..em import BOTH_INITS, EMResult, check_reg_covar, fit_em, is_degenerate
 from ..formatting import format_apart
 from . import choice_notes
 from .choice_notes import _choice_notes, _local_optimum_notes, best_line, failed_groups
-from .neighbours import NOTED_GAIN, objective, restart_from_neighbours
+from .neighbours import NOTED_GAIN, objective, restart_from_neighbours, restart_reason
 from .sweep import (
     caught_warnings,
     cell_seed,
@@ -349,12 +349,8 @@ def _neighbour_restarts(frame: pd.DataFrame, rows: list[dict], fits: dict,
 
     def refit(k: int, ct: str, start: dict, source: int) -> EMResult | None:
         # serial, after the sweep's lines: one line per cell, so a large one is not silent
-        # why, in a few words (QA160 L9: the line named no reason)
-        why = (f"two of its components merged: the log-likelihood gained more from K={k} to "
-               f"K={source} than up to K={k}, the mark of an optimum missed" if source > k else
-               f"one of its components split: K={source} is BIC's choice, and a component "
-               "may hold two clusters")
-        progress.say(f"K={k} {ct}: restarting EM from K={source}'s fit with {why}",
+        progress.say(f"K={k} {ct}: restarting EM from K={source}'s fit with "
+                     f"{restart_reason(k, source)}",
                      show=verbose > 0 and (k, source, ct) not in said)
         said.add((k, source, ct))
         row, fit, messages = _fit_cell(frame, k, ct, cell_seed(

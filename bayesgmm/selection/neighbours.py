@@ -35,7 +35,7 @@ import numpy as np
 from ..em import EMResult
 
 __all__ = ["NOTED_GAIN", "merged_starts", "objective", "restart_candidates",
-           "restart_from_neighbours", "split_starts"]
+           "restart_from_neighbours", "restart_reason", "split_starts"]
 
 # Merges tried per restarted cell at most (the closest pairs first): each is one EM run from a
 # start near an optimum, a few iterations.
@@ -110,6 +110,16 @@ def restart_candidates(table: Any) -> list[tuple[int, str]]:
             if gain_above > max(gain_below, 0.0) + _GAIN_SLACK:
                 cells.append((k, ct))
     return sorted(cells, key=lambda cell: -cell[0])
+
+
+def restart_reason(k: int, source: int) -> str:
+    """Why cell K is restarted from K = ``source``'s fit, for its status line (QA160 L9:
+    "restarting EM from K=3's fit" said no reason)."""
+    if source > k:
+        return (f"two of its components merged: the log-likelihood gained more from K={k} to "
+                f"K={source} than up to K={k}, the mark of an optimum missed")
+    return (f"one of its components split: K={source} is BIC's choice, and a component may "
+            "hold two clusters")
 
 
 def objective(fit: EMResult) -> float:
