@@ -121,9 +121,10 @@ CAUSES = ("poor start", "stuck chain", "separate modes", "collapsed component", 
           "too many parameters", "mixed components", SPARSE_COLUMN, "divergences",
           "label switching",
           "slow mixing", "uneven ranks", "too few draws", PRIOR_CONFLICT, PRIORS_SHAPE,
-          # a sparse mixture's: every component in use; tree depth or E-BFMI failing there
-          # without divergences (near-empty components are hard for NUTS)
-          "K_max too small", "inefficient sampling")
+          # a sparse mixture's: every component in use (by the data, or by a prior that
+          # fills them all); tree depth or E-BFMI failing there without divergences
+          # (near-empty components are hard for NUTS)
+          "K_max too small", "e0 not sparse", "inefficient sampling")
 # The causes that say some components are not clusters the data locate (a nearly empty one
 # holding far rows, more components or parameters than the data locate): their
 # per-component summaries are not to be reported.

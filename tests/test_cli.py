@@ -555,6 +555,13 @@ def test_select_strict_exits_3_when_no_candidate_is_fit_to_choose(tmp_path, monk
         "every posterior fit (K=1, K=2) failed its checks (PROBLEMS)"]
     one_passed = types.SimpleNamespace(diagnostics={"K=1": "PROBLEMS: R-hat", "K=2": "OK: all"})
     assert _select_problems(fits, one_passed) == []
+    # QA163 M1: a sparse mixture at PROBLEMS is no answer on K either
+    sparse = types.SimpleNamespace(diagnostics=types.SimpleNamespace(status="PROBLEMS"))
+    assert _select_problems(fits, one_passed, sparse) == [
+        "the sparse mixture's posterior failed its checks (PROBLEMS): its P(K+) is not to be "
+        "trusted"]
+    sparse.diagnostics.status = "CAUTION"
+    assert _select_problems(fits, None, sparse) == []
 
 
 def test_default_select_output_directory():
@@ -679,8 +686,22 @@ def test_select_bayes_and_sparse(tmp_path, monkeypatch, capsys):
     assert [f["model"] for f in recorded["bayes"]["fits"]] == ["K=2", "K=3"]
     assert [f["status"] for f in recorded["bayes"]["fits"]] == [
         loo.loc[name, "checks"] for name in ("K=2", "K=3")]
-    assert recorded["sparse"]["k_max"] == 4 and recorded["sparse"]["status"] in (
-        "OK", "CAUTION", "PROBLEMS")
+    # the sparse verdict printed beside P(K+), not the K_max-component fit's generic checks
+    # (QA163 M1), its mode and P(K+), and the metric used (QA163 L1)
+    assert recorded["sparse"]["k_max"] == 4
+    assert recorded["sparse"]["status"] in ("OK", "CAUTION", "PROBLEMS")
+    assert recorded["sparse"]["metric_used"] in ("diag", "laplace")
+    counts = pd.read_csv(result / "n_nonempty.csv", index_col=0).loc["all"]
+    assert {int(k): p for k, p in recorded["sparse"]["posterior_counts"].items() if p > 0} \
+        == pytest.approx({int(k): p for k, p in counts.items() if p > 0}, abs=1e-3)
+    assert recorded["sparse"]["mode"] == int(counts.astype(float).idxmax())
+    # whether LOO's best can be trusted, and the simplest within noise (QA163 M3)
+    best = recorded["bayes"]["best"]["model"]
+    assert isinstance(recorded["bayes"]["best_reliable"], bool)
+    if loo.loc[best, "checks"] == "PROBLEMS":
+        assert not recorded["bayes"]["best_reliable"]
+    simplest = recorded["bayes"]["simplest_within_noise"]
+    assert simplest is None or simplest["model"] in loo.index
     assert pd.read_csv(result / "n_nonempty.csv", index_col=0).loc["all"].sum() == \
         pytest.approx(1.0)
 

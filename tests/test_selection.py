@@ -1287,6 +1287,11 @@ def test_sparse_k_plus_at_k_max_is_cut_off_and_says_so(three_clusters, monkeypat
     assert cause == "K_max too small" and cause in CAUSES
     assert "refit with a larger K_max" in advice and "--sparse 10" in advice
     assert _sparse_advice(ok, 0.01, 5, 0.01, 60) == {}
+    # QA163 M2: where the prior alone fills K_max, e0 is the cause, not K_max
+    ((cause, advice),) = _sparse_advice(ok, 0.7, 5, 4.0, 60, prior_at_max=0.99).items()
+    assert cause == "e0 not sparse" and cause in CAUSES
+    assert "as the prior alone does (P(K+ = 5) = 0.99 before any data)" in advice
+    assert "--concentration 0.01" in advice and "larger K_max" not in advice.split(";")[1]
     # QA: "likely cause: divergences" beside "passed: 0 divergences": named by what failed
     from bayesgmm.diagnostics import _divergence_check, _treedepth_check
 
@@ -1306,6 +1311,9 @@ def test_sparse_k_plus_at_k_max_is_cut_off_and_says_so(three_clusters, monkeypat
     assert "choose K by comparing fixed-K posteriors by PSIS-LOO (select_bayes" in small
     (large,) = _sparse_advice(diverged, 0.01, 5, 0.1, 60).values()
     assert "larger e0" not in large and "at e0 = 0.1" in large
+    # no near-empty components to blame at e0 >= 1 (QA163 M2)
+    (dense,) = _sparse_advice(diverged, 0.01, 5, 4.0, 60).values()
+    assert "near-empty" not in dense
     assert "choose K by comparing fixed-K posteriors by PSIS-LOO" in large
     # every check passed but K+ is cut off: CAUTION, as diagnose says it, not OK (code review)
     from bayesgmm.settings import DiagnosticThresholds
@@ -2382,3 +2390,34 @@ def test_a_component_spent_on_outliers_is_grouped_with_no_cluster():
     assert "noise=True" in note
     assert not any(f"components {far[0]} and" in n or f"and {far[0]}" in n
                    for n in sel.notes if "one group" in n)
+
+
+def test_fit_sparse_refuses_and_warns_before_sampling(monkeypatch):
+    """QA163 M2, L2-L4: e0 = 4 sampled without a word (the prior alone fills K_max); a
+    priors dict failed in dataclasses; a Priors' own e0 was replaced silently; K_max above
+    the rows was called n_components. All said before any sampling."""
+    from bayesgmm import Priors, fit_sparse
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("sampled")
+
+    monkeypatch.setattr("bayesgmm.sampling.fit_bayes", no_sampling)
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    with pytest.raises(ValueError, match=r"^priors must be a bayesgmm\.Priors; got dict$"):
+        fit_sparse(X, priors={"sd_median": 1.0})
+    with pytest.raises(ValueError, match=r"^X has 5 point\(s\), fewer than max_components=10: "
+                                         r".*give max_components at most 5$"):
+        fit_sparse(X[:5], 10)
+    with pytest.warns(UserWarning, match=r"priors\.weights_concentration = 0\.1 is replaced by "
+                                         r"fit_sparse's concentration = 0\.01"), \
+            pytest.raises(AssertionError, match="sampled"):
+        fit_sparse(X, 6, priors=Priors(weights_concentration=0.1))
+    with pytest.warns(UserWarning, match=r"^concentration e0 = 4 is no sparse prior for K_max "
+                                         r"= 6 and 300 rows: .* probability 1\.00"), \
+            pytest.raises(AssertionError, match="sampled"):
+        fit_sparse(X, 6, concentration=4.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the default e0: no warning
+        with pytest.raises(AssertionError, match="sampled"):
+            fit_sparse(X, 6)
+

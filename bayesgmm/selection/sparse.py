@@ -21,7 +21,7 @@ import xarray as xr
 
 from .._keywords import check_keywords
 from .._validation import check_int, seed_from
-from .._warn import ignored
+from .._warn import IN_PACKAGE, ignored, warn
 from ..em import fit_em
 from ..settings import Default, DiagnosticThresholds, SamplerSettings, check_thresholds, default
 from .k_plus import (
@@ -43,6 +43,9 @@ if TYPE_CHECKING:  # heavy imports (arviz, pymc, matplotlib) stay out of the EM 
 _AT_K_MAX = 0.05
 # The e0 the sampler advice suggests (10x Malsiner-Walli et al.'s), not repeated above it.
 _LARGER_E0 = 0.1
+# The prior's P(K+ = K_max) above which e0, not K_max, is why K+ sits at K_max: the prior
+# alone then fills every component (no sparse prior; QA163 M2)
+_PRIOR_FILLS = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,7 +216,6 @@ def fit_sparse(
     ``posterior_counts``, and report e0 with the answer: the posterior of K+ depends on it.
     """
     from .. import progress
-    from ..priors import Priors
     from ..sampling import caller_says_checks, checks_said_by_caller, fit_bayes
 
     K = check_int(max_components, "max_components", None)  # QA: 0 read "n_components >= 1"
@@ -223,11 +225,17 @@ def fit_sparse(
     # before sampling (a dict of thresholds failed after it, QA119 H1; keywords: QA69)
     thresholds = check_thresholds(thresholds)
     check_keywords(fit_kwargs, fit_bayes, "fit_sparse", ("max_components", "concentration"))
-    frequency_counts(fit_kwargs.get("sample_weight"), "the number of non-empty components")
-    try:
-        priors = dataclasses.replace(priors or Priors(), weights_concentration=concentration)
-    except ValueError as exc:  # QA: named the Priors field the user never passed
-        raise ValueError(str(exc).replace("weights_concentration", "concentration")) from None
+    counts = frequency_counts(fit_kwargs.get("sample_weight"), "the number of non-empty "
+                              "components")
+    priors = _with_concentration(priors, concentration)
+    n_points = _rows_of(X)
+    if n_points is not None and K > n_points:  # QA163 L4: fit_bayes' words, n_components
+        raise ValueError(f"X has {n_points} point(s), fewer than max_components={K}: each "
+                         f"component needs a point to start from; give max_components at most "
+                         f"{n_points}")
+    if n_points:
+        _warn_if_not_sparse(K, priors.weights_concentration,
+                            int(np.sum(counts)) if counts is not None else n_points)
     ss = sampler_settings(settings, fit_kwargs, draws=draws, tune=tune, chains=chains,
                            sampler=sampler, progressbar=progressbar)
     if ss.metric == "auto":  # empty components' skewed posteriors: no Gaussian to whiten by
@@ -243,6 +251,47 @@ def fit_sparse(
         progress.say(f"checks of the sparse mixture's draws: {sparse.diagnostics.brief}: "
                      "print() the result (or its .diagnostics) for every check and what to do")
     return sparse
+
+
+def _with_concentration(priors: Any, concentration: float) -> Priors:
+    """``priors`` (default ``Priors()``) with e0 = ``concentration``: a priors' own
+    weights_concentration, set and different, replaced with a warning (QA163 L3: silently);
+    anything but a Priors refused in a line (L2: a TypeError from dataclasses)."""
+    from ..priors import Priors
+
+    if priors is not None and not isinstance(priors, Priors):
+        raise ValueError(f"priors must be a bayesgmm.Priors; got {type(priors).__name__}")
+    own = (priors or Priors()).weights_concentration
+    if own not in (Priors().weights_concentration, concentration):
+        warn(f"priors.weights_concentration = {own:g} is replaced by fit_sparse's "
+             f"concentration = {concentration:g} (e0); pass concentration={own:g} to use it",
+             UserWarning, skip_file_prefixes=IN_PACKAGE)
+    try:
+        return dataclasses.replace(priors or Priors(), weights_concentration=concentration)
+    except ValueError as exc:  # QA: named the Priors field the user never passed
+        raise ValueError(str(exc).replace("weights_concentration", "concentration")) from None
+
+
+def _rows_of(X: Any) -> int | None:
+    """X's rows as given, or None where X is no table (fit_bayes then says what it is)."""
+    try:
+        shape = np.shape(X)
+    except (ValueError, TypeError):
+        return None
+    return int(shape[0]) if len(shape) in (1, 2) else None
+
+
+def _warn_if_not_sparse(K: int, e0: float, n_rows: int) -> None:
+    """Warn before sampling when e0 is no sparse prior for ``n_rows`` rows (a frequency
+    weight c counted as c rows): the prior alone puts K+ at K_max (QA163 M2: e0 = 4 sampled
+    without a word, then the advice blamed K_max). The noise component and labels, which
+    the fit's own prior of K+ counts, are left out here."""
+    at_max = float(prior_counts(K, e0, n_rows).get(K, 0.0))
+    if at_max > _PRIOR_FILLS:
+        warn(f"concentration e0 = {e0:g} is no sparse prior for K_max = {K} and {n_rows:,} "
+             f"rows: before any data it puts K+ = K_max with probability {at_max:.2f}, so "
+             "K+'s posterior cannot tell how many clusters there are; a sparse prior has e0 "
+             "well below 1 (default 0.01)", UserWarning, skip_file_prefixes=IN_PACKAGE)
 
 
 def summarise_sparse(result: BayesResult, *, random_state: Any = None,
@@ -272,9 +321,10 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
                            **(check_thresholds(thresholds) or DiagnosticThresholds()).to_dict())
     # a spike on tied values is "filled" (QA: integers, K+ = K_max, "a larger K_max": more)
     collapsed = collapsed_evidence(result.idata["posterior"], result.idata["observed_data"], scale)
+    prior = _prior_counts(result)
     found = _sparse_advice(diagnostics, float(table.loc["all"].get(K, 0.0)), K,
                            float(result.priors.weights_concentration), counts.shape[1],
-                           collapsed=collapsed)
+                           collapsed=collapsed, prior_at_max=float(prior.get(K, 0.0)))
     if found:  # one advice per cause, as every Diagnostics has them, and the verdict's clause
         causes = tuple(found)
         verdict = diagnostics.verdict.partition(" | likely cause: ")[0].partition(" | note: ")[0]
@@ -296,7 +346,7 @@ def summarise_sparse(result: BayesResult, *, random_state: Any = None,
         identified=identified,
         label_switching=report,
         diagnostics=diagnostics,
-        prior_counts=_prior_counts(result),
+        prior_counts=prior,
     )
 
 
@@ -317,12 +367,15 @@ def _prior_counts(result: BayesResult) -> pd.Series:
 
 
 def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
-                   n_draws: int, collapsed: str = "") -> dict[str, str]:
+                   n_draws: int, collapsed: str = "", prior_at_max: float = 0.0
+                   ) -> dict[str, str]:
     """Cause -> what to do, for a sparse fit, in its own terms, in place of the generic
     advice, which says "consider fewer components" (a sparse fit has extra ones by design)
     and "raise target_accept" (which made galaxies worse: fit_sparse's Notes; QA); empty
     when all is well. ``collapsed``: :func:`~bayesgmm.diagnostics.collapsed_evidence` of
-    the fit, which comes first and stands for K_max too (its spikes fill any K_max)."""
+    the fit, which comes first and stands for K_max too (its spikes fill any K_max).
+    ``prior_at_max``: the prior's P(K+ = K_max); where it is most of the prior, e0 is the
+    cause of K+ at K_max, not K_max (QA163 M2: e0 = 4 was told to double K_max)."""
     if collapsed:  # the divergences and slow mixing are its symptoms, as diagnose says
         return {"collapsed component": (
             f"{collapsed} In a sparse mixture a collapsed component counts as a filled one, "
@@ -330,7 +383,14 @@ def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
             "them.")}
     failed = {c.name for c in diagnostics.checks if not c.passed}
     advice = {}
-    if at_max > _AT_K_MAX:
+    if at_max > _AT_K_MAX and prior_at_max > _PRIOR_FILLS:
+        advice["e0 not sparse"] = (
+            f"K+ reached K_max = {K} in {at_max:.0%} of the draws, as the prior alone does "
+            f"(P(K+ = {K}) = {prior_at_max:.2f} before any data): at e0 = {e0:g} the prior "
+            "fills every component, so K+ cannot tell how many clusters there are, and a "
+            "larger K_max would be filled too; refit with a small e0 (the default 0.01: "
+            "concentration=0.01, --concentration 0.01).")
+    elif at_max > _AT_K_MAX:
         advice["K_max too small"] = (
             f"K+ reached K_max = {K} in {at_max:.0%} of the draws: not every extra component "
             "could empty, so the posterior of K+ is cut off at K_max; refit with a larger K_max "
@@ -345,9 +405,10 @@ def _sparse_advice(diagnostics: Diagnostics, at_max: float, K: int, e0: float,
                   "and may still diverge; or " if e0 < _LARGER_E0 else "")
         advice[sampler_cause] = (
             f"the sampler struggled ({', '.join(sampler)} failed; "
-            f"{diagnostics.n_divergences or 0:,} divergent transition(s)): NUTS finds "
-            f"near-empty components hard at e0 = {e0:g}, and a larger target_accept "
-            f"does not help there; {larger}choose K by comparing fixed-K posteriors by "
+            f"{diagnostics.n_divergences or 0:,} divergent transition(s))"
+            + (f": NUTS finds near-empty components hard at e0 = {e0:g}, and a larger "
+               "target_accept does not help there" if e0 < 1 else "")
+            + f"; {larger}choose K by comparing fixed-K posteriors by "
             "PSIS-LOO (select_bayes, bayesgmm select --bayes), which have no sparse prior "
             "pushing components to empty.")
     mixing = sorted(failed - set(sampler))
