@@ -2149,7 +2149,7 @@ def _read_observations(data: str, columns: list[str] | None, args: Any, n_compon
             observed["noise_volume"] = args.noise_volume
         say("noise: a uniform component over "
             + (f"a region of volume {args.noise_volume:g}" if args.noise_volume is not None
-               else "the data's bounding box"))
+               else "the bounding box of the rows fitted"))
     return frame, observed, names
 
 
@@ -2157,20 +2157,18 @@ def _refuse_dequantised_counts(weights: Any, args: Any) -> None:
     """--dequantise beside weights other than 0 and 1: a row of weight w stands for w tied
     values, which one jitter per row cannot tell apart (QA134 M2: "dequantised", 44 of 82
     values still tied; auto: "no column looks rounded" of a rounded counts table)."""
-    import numpy as np
+    from .rounding import weights_against_jitter
 
-    if weights is None or np.all((weights == 0) | (weights == 1)):
+    why = weights_against_jitter(weights)
+    if why is None:
         return
-    from ._validation import whole_numbers
-
     option = getattr(args, "dequantise_option", "--dequantise")
     column = getattr(args, "weights", None) or "count"
-    if not whole_numbers(weights).all():  # no rows to expand them into (QA141 L2: pandas'
-        # repeat drops a row of weight 0.4)
-        raise ValueError(f"{option} with weights that are not whole numbers: a row's weight "
-                         f"is no count of tied values to spread; fit without {option}")
-    raise ValueError(f"{option} with weights: a row of weight w stands for w tied values, which "
-                     "one jitter per row cannot tell apart; expand the rows first (one per "
+    if "no count" in why:  # no rows to expand them into (QA141 L2: pandas' repeat drops
+        # a row of weight 0.4)
+        raise ValueError(f"{option} with weights that are not whole numbers: {why}; fit "
+                         f"without {option}")
+    raise ValueError(f"{option} with weights: {why}; expand the rows first (one per "
                      f"count: in pandas df.loc[df.index.repeat(df[{str(column)!r}])]) and fit "
                      "them without weights")
 
@@ -2184,8 +2182,14 @@ def _dequantised(frame: pd.DataFrame, args: Any, seed: int | None, say: Any) -> 
     option = getattr(args, "dequantise_option", "--dequantise")
     try:
         frame = dequantise(frame, args.dequantise, random_state=seed)
-    except ValueError as exc:
-        raise ValueError(f"{option}: {exc}") from None
+    except ValueError as exc:  # the step in the option's own words (QA165 L2: a dict)
+        import re
+
+        spec = option.startswith("[")
+        raise ValueError(f"{option}: " + re.sub(
+            r"(steps=)?\{'([^']+)': ([^}]+)\}",
+            lambda m: (f"dequantise = {{ {m[2]} = {m[3]} }}" if spec
+                       else f"--dequantise {m[2]}={m[3]}"), str(exc))) from None
     say(dequantised_phrase(recorded(frame)))
     return frame
 
@@ -2286,6 +2290,9 @@ def _print_noise_rows(fit: Any, frame: pd.DataFrame, observed: dict[str, Any], *
         names = frame.index.to_numpy()[kept]
         g = observed.get("sample_weight")
         g = None if g is None else np.asarray(g, dtype=float)[kept]
+    if g is not None:  # a row of weight 0 is no fitted row (QA165 M2: counted and named)
+        counted = g > 0
+        p_noise, names, g = p_noise[counted], np.asarray(names)[counted], g[counted]
     taken = np.flatnonzero(p_noise > 0.5)
     # with frequency weights, the points too, as the report's noise section counts them
     # (review: rows here, points there)

@@ -515,6 +515,14 @@ def prepare_observations(
         raise ValueError(f"column(s) {', '.join(map(repr, unweighted))} have no observed value "
                          "in a row of positive weight; drop them, or weight those rows")
     log_noise, bounds = _noise(counted, names, noise, noise_volume)
+    dequantised = rounding.recorded(X)
+    why = rounding.weights_against_jitter(g) if dequantised is not None else None
+    if why is not None:  # as the command line refuses it (QA165 M1: the API took it)
+        raise ValueError(f"X was dequantised (bayesgmm.dequantise) and sample_weight holds "
+                         f"weights other than 0 and 1: {why}; "
+                         + ("fit without dequantising" if "no count" in why else
+                            "repeat the rows by their counts before dequantising "
+                            "(df.loc[df.index.repeat(w)]) and fit them without sample_weight"))
     named = row_names(X, kept)
     index_name = getattr(getattr(X, "index", None), "name", None) if named else None
     return Observations(
@@ -524,7 +532,7 @@ def prepare_observations(
         n_rows_dropped=int(n_input - Xv.shape[0]), row_names=named,
         index_name=None if index_name is None else str(index_name),
         noise_volume=None if noise_volume is None else float(noise_volume),
-        data_warnings=said, dequantised=rounding.recorded(X),
+        data_warnings=said, dequantised=dequantised,
         features_named=feature_names is not None or carries_names(X),
     )
 

@@ -139,8 +139,11 @@ def _model(result: Any, cite: Any) -> str:
                if posterior else ""))
     parts = []
     if record.get("n_rows_with_missing") and record.get("missing") == "marginalise":
-        parts.append(f"{format_count(record['n_rows_with_missing'])} observations with missing "
-                     "values contributed the marginal density of their observed variables "
+        # rows where weights make observations of rows (QA165 L1: "8 observations" beside
+        # "so 407 observations", the 8 rows standing for 15)
+        many = record['n_rows_with_missing'] != 1
+        parts.append(f"{format_count(record['n_rows_with_missing'])} {unit}{'s' * many} with "
+                     "missing values contributed the marginal density of their observed variables "
                      "(values assumed missing at random)")
     if record.get("n_rows_dropped"):
         dropped = record["n_rows_dropped"]
@@ -152,8 +155,9 @@ def _model(result: Any, cite: Any) -> str:
         parts.append("each row counted as often as its frequency weight (so "
                      f"{format_number(record.get('sum_of_weights', float('nan')))} observations)")
     if record.get("n_labelled"):
-        parts.append(f"{format_count(record['n_labelled'])} observations of known component "
-                     "entered with their component fixed")
+        many = record['n_labelled'] != 1
+        parts.append(f"{format_count(record['n_labelled'])} {unit}{'s' * many} of known "
+                     "component entered with their component fixed")
     if record.get("dequantised"):  # in the fit's own words (the report's data section's)
         parts.append(dequantised_phrase(record["dequantised"]))
     if result.noise:

@@ -1889,9 +1889,14 @@ def _noise_html(p_noise: np.ndarray, X: np.ndarray, names: Any, noise_weight: fl
     its uniform density covers (``bounds``, (2, D); QA101: only its volume was said); with
     frequency weights, the points are the rows counted by them (methodologist QA: the
     expected number of noise points was the sum over rows, 11.9 where the fit's noise weight
-    x 417 observations is 25.2)."""
-    order = np.argsort(-p_noise)[:n_rows]
+    x 417 observations is 25.2); rows of weight 0 are no fitted rows, left out (QA165 M2:
+    counted, and listed first)."""
     rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+    if sample_weight is not None:
+        counted = np.asarray(sample_weight, float) > 0
+        p_noise, X, rows = p_noise[counted], np.asarray(X)[counted], rows[counted]
+        sample_weight = np.asarray(sample_weight, float)[counted]
+    order = np.argsort(-p_noise)[:n_rows]
     table = pd.DataFrame({str(f): X[order, i] for i, f in enumerate(names)},
                          index=pd.Index(rows[order], name="row"))
     # as membership probabilities print (QA: "1" here, "> 0.999" in the next table)
@@ -2778,9 +2783,12 @@ def _standardisation_words(result) -> str:
     if result.noise:
         far = isolated_observations(X, _observed_labels(result), g)  # as the fit chose them
         if far.any() and (matches(~far) or (g is not None and matches(~far, g))):
-            n = int(far.sum())
+            # the rows that count: weight 0 is no row (QA165 M2: 204 said, 202 used)
+            kept = every if g is None else g > 0
+            n = int((far & kept).sum())
             counted = "" if matches(~far) else ", counted by their frequency weights"
-            return (f"the mean and the sd with divisor N of the {len(X) - n} rows{counted} "
+            return (f"the mean and the sd with divisor N of the {int((kept & ~far).sum())} "
+                    f"rows{counted} "
                     f"other than the {n} isolated from all others (far beyond the typical "
                     "distance to their nearest neighbours), which the noise component is "
                     "for: scaled by them, the priors would all but forbid tight clusters. "

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ._scalars import check_random_state, draw_seed, is_int
-from ._validation import check_data
+from ._validation import check_data, whole_numbers
 
 __all__ = ["ATTRS_KEY", "dequantise", "parse_steps", "recorded", "rounding_step",
            "rounding_steps"]
@@ -116,6 +116,16 @@ def rounding_steps(X: Any, feature_names: Any = None) -> dict[str, float]:
     -------
     dict of str to float
         Column name to step, in column order; empty when no column looks rounded.
+
+    Notes
+    -----
+    The step found is the coarsest decimal grid the values lie on (0.001, 0.5, 10), not a
+    recording unit that is no decimal: Old Faithful's eruption times were timed in seconds
+    (1/60 min) and written to three decimals, so the step found is 0.001, and dequantising
+    spreads its tied values (eight rows at 1.867) over 0.001 rather than over a second
+    (0.0167), and a step of 1/60 is refused, as the written values do not lie on its grid:
+    such ties are separated by less than the unit they were recorded in, which may leave a
+    component close to them nearly collapsed (QA165 L3).
     """
     Xv, names = check_data(X, feature_names=feature_names, allow_nan=True)
     steps = {name: rounding_step(Xv[:, j]) for j, name in enumerate(names)}
@@ -269,6 +279,23 @@ def _check_step(step: Any, name: str) -> float:
         raise ValueError(f"the step of column {name!r} must be a finite number > 0 (the unit "
                          f"its values were recorded to, e.g. 0.5); got {step!r}")
     return value
+
+
+def weights_against_jitter(weights: Any) -> str | None:
+    """Why row weights and dequantised values do not go together, or None where they do
+    (no weights, or each 0 or 1): a row of weight w stands for w tied values, which one
+    jitter per row cannot tell apart (QA134 M2: "dequantised", 44 of 82 values still tied),
+    and a weight that is no whole number is no count of values to spread (QA141 L2). One
+    rule for the command line and the API (QA165 M1: the API took them)."""
+    if weights is None:
+        return None
+    w = np.asarray(weights, dtype=np.float64)
+    if np.all((w == 0) | (w == 1)):
+        return None
+    if not whole_numbers(w).all():
+        return "a row's weight is no count of tied values to spread"  # where not whole
+    return ("a row of weight w stands for w tied values, which one jitter per row cannot tell "
+            "apart")
 
 
 def recorded(X: Any) -> dict[str, Any] | None:

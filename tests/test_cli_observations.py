@@ -1,5 +1,6 @@
 """The command line's missing values, weights, labels and noise: flags, specs, errors."""
 
+import html
 import re
 from pathlib import Path
 
@@ -362,6 +363,19 @@ def test_em_names_the_rows_its_noise_component_takes(tmp_path, monkeypatch, caps
                      "--no-progress"]) == 0
     assert "noise: 0 of the 160 fitted rows have P(noise | x) above 0.5\n" in \
         capsys.readouterr().out
+    # QA165 M2: rows of weight 0 are no fitted rows: neither counted nor named, in the
+    # printout and in the report's noise section
+    frame.assign(w=[1.0] * 161 + [0.0, 1.0]).to_csv(tmp_path / "weighted.csv", index=False)
+    assert cli.main(["em", "weighted.csv", "-k", "2", "--noise", "--seed", "0", "--index",
+                     "id", "--weights", "w", "--no-progress", "--report", "--out", "w"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "P(noise | x)" in ln)
+    assert line.startswith("noise: 1 of the 161 fitted rows (1 of the 161 points counted by "
+                           "their weights) have P(noise | x) above 0.5; most probably noise "
+                           "first: r160"), line
+    page = html.unescape((tmp_path / "w" / "report.html").read_text())
+    section = page[page.index("The noise component"):]
+    assert "1 of 161 points (the 161 rows counted by their frequency weights)" in section
+    assert "r161" not in section.split("</table>")[0]
 
 
 def test_run_the_missing_values_spec(tmp_path, capsys):

@@ -99,12 +99,13 @@ def test_the_data_record_and_the_runs_record_are_told(tiny_fit, tiny_text):
                             "tune": [1000, 3000]}}
     result = dataclasses.replace(tiny_fit, observations_summary=record, settings=settings)
     p = methods_text(result, tiny_text[1]).paragraph
-    assert "25 observations with missing values contributed the marginal density" in p
+    # rows, where the weights make observations of rows (QA165 L1)
+    assert "25 rows with missing values contributed the marginal density" in p
     assert "10 rows were excluded (no observed value)" in p
     # QA79: "to 290 observations ... (total 512.5)" used one word for two numbers
     assert "to 290 rows of" in p and "to 290 observations" not in p
     assert "each row counted as often as its frequency weight (so 512.5 observations)" in p
-    assert "12 observations of known component" in p
+    assert "12 rows of known component" in p
     assert "chosen adaptively" in p and "stopped at the time limit WITHOUT meeting them" in p
     assert "sampled again with target acceptance 0.95 and a longer warm-up" in p
     assert "EM was restarted from that chain's best draw" in p  # the one rerun

@@ -367,3 +367,36 @@ def test_the_step_is_the_decimal_written_far_from_zero(offset, step):
     x = offset + np.round(rng.normal(0, 40 * step, 300) / step) * step
     assert rounding_step(x) == step
     assert rounding_step(offset + rng.normal(0, 40 * step, 300)) is None  # no ties: none
+
+
+def test_the_api_refuses_dequantised_rows_with_counts_as_the_command_line_does(rounded):
+    """QA165 M1: fit_em(dequantise(df), sample_weight=counts) was taken and recorded as
+    dequantised, while 335 of 407 counted points were still tied; the command line refused
+    it. One rule, in prepare_observations, for both."""
+    from bayesgmm import EMGaussianMixture, dequantise, fit_em
+
+    jittered = dequantise(rounded, random_state=1)
+    counts = np.arange(len(rounded)) % 3 + 1
+    with pytest.raises(ValueError, match=r"^X was dequantised \(bayesgmm\.dequantise\) and "
+                                         r"sample_weight holds weights other than 0 and 1: a "
+                                         r"row of weight w stands for w tied values.*repeat "
+                                         r"the rows by their counts before dequantising"):
+        fit_em(jittered, 2, sample_weight=counts, random_state=0)
+    with pytest.raises(ValueError, match=r"a row's weight is no count of tied values to "
+                                         r"spread; fit without dequantising$"):
+        EMGaussianMixture(2, random_state=0).fit(jittered, sample_weight=counts + 0.5)
+    # weights of 0 and 1 mark rows in or out: taken, and the record kept
+    fit = fit_em(jittered, 2, sample_weight=counts % 2, random_state=0)
+    assert fit.observations["dequantised"]["steps"]
+
+
+def test_a_step_refused_on_the_command_line_is_advised_in_its_words(old_faithful, capsys,
+                                                                     tmp_path, monkeypatch):
+    """QA165 L2: --dequantise 0.5 was advised "e.g. {'eruptions': 0.001}", Python's dict,
+    where the command line takes eruptions=0.001."""
+    monkeypatch.chdir(tmp_path)
+    old_faithful.to_csv("faithful.csv", index=False)
+    rc = cli.main(["em", "faithful.csv", "-k", "2", "--dequantise", "0.5", "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc == 2 and err.endswith("give each column its own step, e.g. --dequantise "
+                                    "eruptions=0.001, or leave it out"), err

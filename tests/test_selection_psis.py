@@ -1,6 +1,7 @@
 """PSIS-LOO of a fit without its log_likelihood group, in blocks of rows (selection/psis.py)."""
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pytest
@@ -82,3 +83,27 @@ def test_compare_takes_fits_whose_log_likelihood_was_left_out(tiny_fit, tiny_fit
     with pytest.raises(ValueError, match=r"model 'a' has no log_likelihood group") as error:
         compare({"a": bare, "b": tiny_fit.idata})
     assert "\n" not in str(error.value)
+
+
+def test_a_row_of_weight_zero_raises_no_pareto_flag():
+    """QA165 L4: the weighted LOO kept ArviZ's Pareto-k flag from a row of weight 0 (k 44),
+    which it leaves out, while every counted row's k was below good_k; a counted row's high k
+    still raises it."""
+    rng = np.random.default_rng(0)
+    ll = rng.normal(-1.0, 0.05, size=(2, 200, 30))
+    # one row whose importance ratios exp(-ll) are Pareto with shape 1/0.9: k near 0.9
+    ll[..., 0] = -0.9 * rng.exponential(size=(2, 200))
+
+    def tree(first_weight):
+        return xr.DataTree.from_dict({
+            "posterior": xr.Dataset({"mu": (("chain", "draw"), rng.normal(size=(2, 200)))}),
+            "log_likelihood": xr.Dataset({"x": (("chain", "draw", "observation"), ll)}),
+            "observed_data": xr.Dataset({"x": ("observation", np.zeros(30)), "sample_weight": (
+                "observation", np.r_[first_weight, np.ones(29)])})})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ArviZ's own, of every row
+        loo = psis.fit_loo("m", tree(0.0))
+        assert float(loo.pareto_k.max()) < loo.good_k and loo.n_data_points == 29
+        assert not loo.warning
+        counted = psis.fit_loo("m", tree(2.0))
+    assert float(counted.pareto_k.max()) > counted.good_k and counted.warning

@@ -136,5 +136,10 @@ def _frequency_weighted(loo: Any, tree: xr.DataTree, lppd_i: np.ndarray) -> Any:
     counts = frequency_counts(observed["sample_weight"].to_numpy(),
                               "PSIS-LOO with frequency weights")
     rows = np.repeat(np.arange(counts.size), counts)
-    return _summarised(loo, loo.elpd_i.isel(observation=rows),
-                       loo.pareto_k.isel(observation=rows), lppd_i[rows])
+    pareto_k = loo.pareto_k.isel(observation=rows)
+    # ArviZ's flag of the rows counted: a row of weight 0 is none (QA165 L4: its k of 44 kept
+    # the flag up where every counted row's k was below good_k)
+    good_k = getattr(loo, "good_k", None)
+    warning = None if good_k is None else bool((pareto_k.to_numpy() > good_k).any())
+    return _summarised(loo, loo.elpd_i.isel(observation=rows), pareto_k, lppd_i[rows],
+                       warning=warning)
