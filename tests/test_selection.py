@@ -559,7 +559,7 @@ def test_verdict_does_not_trust_a_best_model_that_failed_its_checks():
     assert "but its checks failed, so it is no trustworthy best" in sel.verdict
     assert "But the comparison is not trustworthy for K=4: its posterior did not pass its " \
            "convergence checks (R-hat 1.2 > 1.01)" in sel.verdict
-    assert "its diagnostics say K is too large" in sel.verdict
+    assert "its diagnostics also say K is too large" in sel.verdict
     assert "Among the models that passed their checks, K=3 is best (elpd_diff -30." \
         in sel.verdict
     # the other model that passed is measured against K=3 (-30), not the failed K=4 (-60)
@@ -1692,6 +1692,11 @@ def test_a_best_model_with_too_many_parameters_is_said_so_in_its_own_words():
     assert text.startswith("K=3: its diagnostics say it has too many parameters for the data")
     assert "simpler covariance type" in text and "K is too large" not in text
     assert "its diagnostics say K is too large" in loo_verdict.too_large("K=3", None)
+    # QA163 L5: after sentences on other models, an untrusted best is named as set aside
+    aside = loo_verdict.too_large("K=3", "K=1", set_aside=True)
+    assert aside.startswith("As for K=3, set aside above: its diagnostics also say K is too "
+                            "large") and "That alone does not make" not in aside
+    assert aside.endswith("K=1, within noise of it, says as much with fewer components.")
 
 
 def _sweep_table(rows):

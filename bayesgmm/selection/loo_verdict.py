@@ -242,11 +242,14 @@ def grid_edge_warning(best: str, results: Mapping[str, Any],
             "and compare again: select_bayes's n_components, the command line's -k)."]
 
 
-def too_large(best: str, simplest: str | None, cause: str = "K too large") -> str:
+def too_large(best: str, simplest: str | None, cause: str = "K too large",
+              set_aside: bool = False) -> str:
     """The sentence for a best model whose own diagnostics say its K is too large, or that it
     has too many parameters (``cause``). ``simplest``: the simplest model within noise of it
     whose elpd_loo is to be trusted (paper QA: not one whose posterior failed; QA: nor one
-    with high Pareto k), named as saying as much with fewer components."""
+    with high Pareto k), named as saying as much with fewer components. ``set_aside``: the
+    best's posterior failed its checks, and the sentences since spoke of the models to use
+    instead: said as of that model again (QA163 L5: read as of the model named last)."""
     fewer = (f"; {simplest}, within noise of it, says as much with fewer components"
              if simplest and simplest != best else "")
     said = {"K too large": "K is too large (a component with almost no weight, or two "
@@ -256,6 +259,9 @@ def too_large(best: str, simplest: str | None, cause: str = "K too large") -> st
                         "those rows)"}.get(
         cause, "it has too many parameters for the data (components expected to hold fewer "
                "rows than their own parameters; a simpler covariance type may identify them)")
+    if set_aside:
+        return (f"As for {best}, set aside above: its diagnostics also say {said}, so not "
+                f"every one of its components is a cluster of its own{fewer}.")
     return (f"{best}: its diagnostics say {said}. That alone does not make its elpd_loo "
             "unreliable (it does not depend on which component is which), but not every "
             f"component is a cluster of its own{fewer}.")
@@ -300,7 +306,7 @@ def caveat(table: pd.DataFrame, failed: Mapping[str, list[str]], pareto: pd.Data
     if too_large_best:
         parts.append(too_large(best, simplest_trusted,
                                cause=too_large_best if isinstance(too_large_best, str)
-                               else "K too large"))
+                               else "K too large", set_aside=bool(failed[best])))
     rows = _singleton_rows(best_model)
     if rows:
         advice = ("" if getattr(best_model, "noise", False)
