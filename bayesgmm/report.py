@@ -3500,8 +3500,43 @@ def _section_sparse(sparse: SparseMixture, figure) -> tuple[str, str, list[str]]
         "<h3>P(K+ = k), chain by chain</h3><p>Chains that disagree have not mixed over K+; "
         "the last row is the prior, before the data.</p>",
         # one header row: "K+ = k" columns, chains as rows (the frame's axis names made two)
-        _k_plus_html(sparse), fig,
+        _k_plus_html(sparse), fig, _identified_html(sparse),
     ]
+
+
+def _identified_html(sparse: SparseMixture) -> str:
+    """The components at K+'s mode (``sparse.identified``: the draws with that many non-empty
+    components, relabelled to a MAP-EM fit with as many), posterior mean and 94% interval of
+    each weight, mean and sd (QA163 L6: P(K+) was shown, never the clusters it counts)."""
+    identified = getattr(sparse, "identified", None)
+    if identified is None or "means" not in identified or not identified.sizes.get("sample"):
+        return ""
+    names = [str(f) for f in identified["means"].coords["feature"].values]
+    K, D = identified.sizes["component"], len(names)
+    sds = np.sqrt(np.diagonal(to_full(identified["covariances"].to_numpy(),
+                                      sparse.result.covariance_type, K, D), axis1=-2, axis2=-1))
+    draws = {"weight": identified["weights"].to_numpy()[..., None],
+             "mean": identified["means"].to_numpy(), "sd": sds}
+    if K == 1:  # one component holds every row: its weight is 1
+        del draws["weight"]
+
+    def cell(x: np.ndarray) -> str:
+        low, high = np.quantile(x, [0.03, 0.97])
+        return f"{format_number(float(x.mean()))} ({format_number(low)} to {format_number(high)})"
+
+    table = pd.DataFrame(
+        {(f"{what} of {name}" if what != "weight" else what): [
+            cell(values[:, k, j]) for k in range(K)]
+         for what, values in draws.items()
+         for j, name in enumerate(names[:values.shape[-1]])},
+        index=pd.Index(range(K), name="component"))
+    share = float(identified.attrs.get("fraction_of_draws", np.nan))
+    return (f"<h3>The {K} component{'s' if K != 1 else ''} at K+ = {K}</h3><p>From the "
+            f"{share:.0%} of draws with exactly {K} non-empty component"
+            f"{'s' if K != 1 else ''}, relabelled to a MAP-EM fit with as many (Malsiner-Walli "
+            "et al. identify them likewise): posterior mean and 94% interval of each "
+            + ("component's weight (among the non-empty ones), " if K > 1 else "")
+            + "means and standard deviations, in data units.</p>" + _table(table, formatted=list(table.columns)))
 
 
 def _k_plus_prior_text(sparse: SparseMixture) -> str:

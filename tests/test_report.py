@@ -2602,6 +2602,29 @@ def test_the_sparse_section_states_the_prior_of_k_plus(selection):
         rf"\s*<td>{p:.3f}</td>" for p in prior), section)
 
 
+def test_the_sparse_section_shows_the_components_at_the_mode(selection):
+    """QA163 L6: P(K+) was shown, never the clusters it counts: the components at K+'s mode,
+    each weight, mean and sd as the identified draws give them (mean, 94% interval)."""
+    from bayesgmm.formatting import format_number
+
+    em, _, sparse = selection
+    page = html.unescape(build_selection_report(em, sparse=sparse)[0])
+    section = page[page.index('<section id="sparse">'):]
+    section = section[:section.index("</section>")]
+    ident = sparse.identified
+    K = ident.sizes["component"]
+    assert f"The {K} components at K+ = {sparse.mode}" in section and K == sparse.mode
+    assert f"From the {ident.attrs['fraction_of_draws']:.0%} of draws" in section
+    means = ident["means"].to_numpy()
+    for k in range(K):
+        x = means[:, k, 0]
+        low, high = np.quantile(x, [0.03, 0.97])
+        assert (f"{format_number(float(x.mean()))} ({format_number(low)} to "
+                f"{format_number(high)})") in section
+    first, last = (str(f) for f in ident["means"].coords["feature"].values[[0, -1]])
+    assert f"mean of {first}" in section and f"sd of {last}" in section
+
+
 def test_the_reports_model_hints_name_copied_rows():
     """QA127 M2: the copies caveat reached the verdict and the command line's hint, not the
     report's own "One component more?" and "Outliers" paragraphs."""
