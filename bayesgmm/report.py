@@ -3536,7 +3536,10 @@ def _identified_html(sparse: SparseMixture) -> str:
             f"{'s' if K != 1 else ''}, relabelled to a MAP-EM fit with as many (Malsiner-Walli "
             "et al. identify them likewise): posterior mean and 94% interval of each "
             + ("component's weight (among the non-empty ones), " if K > 1 else "")
-            + "means and standard deviations, in data units.</p>" + _table(table, formatted=list(table.columns)))
+            + "means and standard deviations, in data units.</p>"
+            + ('<p class="warn">The sparse fit failed its checks (see its diagnostics above): '
+               "do not report these summaries.</p>" if not sparse.diagnostics.ok else "")
+            + _table(table, formatted=list(table.columns)))
 
 
 def _k_plus_prior_text(sparse: SparseMixture) -> str:

@@ -2621,6 +2621,7 @@ def test_the_sparse_section_shows_the_components_at_the_mode(selection):
         low, high = np.quantile(x, [0.03, 0.97])
         assert (f"{format_number(float(x.mean()))} ({format_number(low)} to "
                 f"{format_number(high)})") in section
+    assert ("do not report these summaries" in section) == (not sparse.diagnostics.ok)
     first, last = (str(f) for f in ident["means"].coords["feature"].values[[0, -1]])
     assert f"mean of {first}" in section and f"sd of {last}" in section
 
