@@ -1479,7 +1479,15 @@ class _WaitingLine:
                 done, then = finished - self.last[0], elapsed - self.last[1]
                 if done > 0 and then > 0:
                     rest = duration_words(then * (tune - finished) / done)
-                    left = f"; the warm-up ends in about {rest} at the current pace"
+                    # and what follows, at the same pace (QA158 M1: the first check's 5 min
+                    # at 100,000 rows were never said)
+                    after = then * next_check / done
+                    left = (f"; the warm-up ends in about {rest} at the current pace, the "
+                            f"first convergence check ({next_check:,} draws) about "
+                            f"{duration_words(after)} after it" + (
+                                ": to end sooner, give a time limit (max_time, --max-time) "
+                                "or fewer rows to a first look" if after > _LONG_CHECK_S
+                                else ""))
         else:
             where, soon = f"{finished - tune:,} draws", ""
             # the pace of the draws, not across a convergence check: its pause (relabelling,
@@ -1535,6 +1543,8 @@ _BAR_EVERY_S = 0.25
 _SETTLED_WARMUP = 0.15
 # A fixed-draws run said to need longer than this gets the ways to end sooner (_Heartbeat).
 _LONG_RUN_S = 1800.0
+# ... and draws="auto"'s first convergence check, in the warm-up's line (_WaitingLine)
+_LONG_CHECK_S = 300.0
 
 
 def _print_checkpoint(point, next_draws: int | None) -> None:

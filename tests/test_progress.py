@@ -282,9 +282,12 @@ def test_the_warm_up_says_when_it_will_end(capsys):
     lines = capsys.readouterr().err.splitlines()
     # counts with their separators, as every other line (QA116 L2: "1013 draws" beside "1,000")
     assert lines[0] == "bayesgmm: sampling: warm-up 50 of 1,000 per chain (the slowest), 120 s"
+    # and the first check after it, at that pace (QA158 M1: its 5 min at 100,000 rows unsaid)
     assert lines[1] == ("bayesgmm: sampling: warm-up 250 of 1,000 per chain (the slowest), 160 s; "
-                        "the warm-up ends in about 2 min at the current pace")
-    assert lines[2].endswith("185 s; the warm-up ends in about 50 s at the current pace")
+                        "the warm-up ends in about 2 min at the current pace, the first "
+                        "convergence check (1,000 draws) about 3 min after it")
+    assert lines[2].endswith("185 s; the warm-up ends in about 50 s at the current pace, the "
+                             "first convergence check (1,000 draws) about 2 min after it")
     assert lines[3] == ("bayesgmm: sampling: 200 draws per chain (the slowest), 210 s; next "
                         "convergence check at 1,000 draws per chain, at most 5,000")
     assert lines[4] == ("bayesgmm: sampling: 400 draws per chain (the slowest), 220 s; next "
@@ -298,6 +301,13 @@ def test_the_warm_up_says_when_it_will_end(capsys):
         "chain, at most 5,000")
     line(3213, 310.0, 4000)  # 1,000 draws in 10 s: 1,787 to the check in about 18 s
     assert "(in about 18 s at the current pace)" in capsys.readouterr().err
+    # a first check far off: the ways to end sooner
+    slow = _WaitingLine(tune=1000, max_draws=5000)
+    slow(200, 100.0, 1000)
+    slow(300, 160.0, 1000)  # 100 in 60 s: 1,000 draws in about 10 min
+    assert capsys.readouterr().err.strip().endswith(
+        "the first convergence check (1,000 draws) about 10 min after it: to end sooner, give "
+        "a time limit (max_time, --max-time) or fewer rows to a first look")
 
 
 def test_inner_steps_of_a_report_are_silent(tiny_fit, tmp_path, monkeypatch, capsys):
