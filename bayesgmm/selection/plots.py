@@ -169,7 +169,7 @@ def _delta_guides(axis: Any, criterion: str) -> None:
         axis.axhline(guide, color="grey", lw=0.8, ls=":")
         axis.annotate(label, (1.0, guide), xycoords=("axes fraction", "data"),
                       xytext=(3, 0), textcoords="offset points", ha="left", va="center",
-                      fontsize="x-small", color="0.35", annotation_clip=False)
+                      fontsize="small", color="0.35", annotation_clip=False)
 
 
 def _delta_ticks(axis: Any) -> None:
