@@ -2705,7 +2705,10 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     em = result.em
     # MAP-EM (mclust's conjugate prior) from the candidate the model's own density prefers:
     # near the posterior's mode, not exactly it (the sampled model's priors differ).
-    kind = ("MAP-EM start (where the chains began, near a posterior mode)"
+    # its components' numbers are the ones the posterior keeps, not `bayesgmm em`'s own
+    # (QA160 L4: memberships.csv of em and of fit, side by side, numbered apart)
+    kind = ("MAP-EM start (where the chains began, near a posterior mode; its component "
+            "numbers, which the posterior keeps, need not be `bayesgmm em`'s)"
             if em.prior is not None else "EM start")
     # With start candidates, n_iter counts the chosen one's polish, or its own best restart
     from .em import iterations_of

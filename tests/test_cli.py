@@ -359,6 +359,9 @@ def test_fit_then_report_end_to_end(data_dir):
     # the table's EM column is the start printed above it (MAP-EM), named as such (QA: it was
     # headed "EM estimate", which bayesgmm em prints for the maximum-likelihood fit)
     assert "MAP-EM start (column EM) vs posterior" in done.stdout
+    # its numbering is the posterior's, not bayesgmm em's (QA160 L4)
+    assert "its component numbers, which the posterior keeps, need not be `bayesgmm em`'s" \
+        in done.stdout
     result = bayesgmm.load(out)
     assert result.settings["random_state"] == 0 and result.covariance_type == "diag"
     assert not (out / "report.html").exists()
