@@ -2182,14 +2182,16 @@ def _dequantised(frame: pd.DataFrame, args: Any, seed: int | None, say: Any) -> 
     option = getattr(args, "dequantise_option", "--dequantise")
     try:
         frame = dequantise(frame, args.dequantise, random_state=seed)
-    except ValueError as exc:  # the step in the option's own words (QA165 L2: a dict)
-        import re
+    except ValueError as exc:  # the step in the option's own words (QA165 L2: a dict;
+        # a name quoted as a shell or a TOML file needs it, QA166)
+        def said(m: re.Match) -> str:
+            if not option.startswith("["):
+                return f"--dequantise {shlex.quote(f'{m[2]}={m[3]}')}"
+            key = m[2] if re.fullmatch(r"[A-Za-z0-9_-]+", m[2]) else json.dumps(m[2])
+            return f"dequantise = {{ {key} = {m[3]} }}"
 
-        spec = option.startswith("[")
-        raise ValueError(f"{option}: " + re.sub(
-            r"(steps=)?\{'([^']+)': ([^}]+)\}",
-            lambda m: (f"dequantise = {{ {m[2]} = {m[3]} }}" if spec
-                       else f"--dequantise {m[2]}={m[3]}"), str(exc))) from None
+        raise ValueError(f"{option}: " + re.sub(r"(steps=)?\{'([^']+)': ([^}]+)\}", said,
+                                                str(exc))) from None
     say(dequantised_phrase(recorded(frame)))
     return frame
 

@@ -866,7 +866,9 @@ def _shown_beside(value: float, threshold: float) -> str:
     whole = abs(value) >= 10 or value == int(value)
     text = f"{value:,.0f}" if whole else f"{value:.4g}"
     if float(text.replace(",", "")) == threshold and value != threshold:
-        return _fmt(value, threshold, 0 if whole else 3)
+        text = _fmt(value, threshold, 0 if whole else 3)
+        if float(text.replace(",", "")) == threshold:  # closer still: every digit (QA166)
+            return repr(float(value))
     return text
 
 

@@ -2328,8 +2328,11 @@ def _check_init(init, K, D, covariance_type, n_init, names=None) -> list:
         if bad or len(set(init)) < len(init):
             raise ValueError(f"init families must be distinct names from {INITS}; got {init!r}")
         return [None] * (int(n_init) * len(init))
-    if isinstance(getattr(init, "result_", None), EMResult):  # a fitted EMGaussianMixture
-        init = init.result_  # (QA164 L9: refused, its result_ unnamed)
+    if hasattr(init, "get_params"):  # an estimator: scikit-learn's clone (a search, a
+        # pipeline, cross-validation) would copy it unfitted (QA166 M1), so its result is
+        # the start (QA164 L9: refused, its result_ unnamed)
+        raise ValueError(f"init takes a fitted estimator's result, not the estimator: "
+                         f"init={type(init).__name__.lower()}.result_ (an EMResult)")
     if isinstance(init, EMResult):
         if init.covariance_type != covariance_type:
             raise ValueError(

@@ -586,7 +586,11 @@ def _whole_value(name: str, sub: str, inner: Any) -> str:
         return f"{name}={{..., {sub!r}: ...}}"
     if dataclasses.is_dataclass(inner):
         return f"{name}=dataclasses.replace(estimator.{name}, {sub}=...)"
-    kind = {"priors": "Priors", "settings": "SamplerSettings", "prior": "ConjugatePrior"}
+    if inner is None and name == "prior":  # EM's: mclust's default, or a whole prior
+        # (QA166: "ConjugatePrior(kappa=...)", a field it lacks, and it needs five)
+        return ("prior='default' (mclust's conjugate prior) or a whole "
+                "bayesgmm.ConjugatePrior(...)")
+    kind = {"priors": "Priors", "settings": "SamplerSettings"}
     if inner is None and name in kind:  # the default: the value's type, from bayesgmm
         return f"{name}=bayesgmm.{kind[name]}({sub}=...)"
     return f"{name}=... (it is {inner!r} now)"

@@ -516,7 +516,7 @@ def prepare_observations(
                          "in a row of positive weight; drop them, or weight those rows")
     log_noise, bounds = _noise(counted, names, noise, noise_volume)
     dequantised = rounding.recorded(X)
-    why = rounding.weights_against_jitter(g) if dequantised is not None else None
+    why = rounding.weights_against_jitter(g) if rounding.carries_jitter(X) else None
     if why is not None:  # as the command line refuses it (QA165 M1: the API took it)
         raise ValueError(f"X was dequantised (bayesgmm.dequantise) and sample_weight holds "
                          f"weights other than 0 and 1: {why}; "

@@ -1557,7 +1557,7 @@ def _section_parameters(result, figure, random_state, diag=None,
                     "error (MCSE), at most four significant digits (the interval's ends vary "
                     "more, as tail ESS below bulk ESS says). "
                     + _covariance_display(result.em.n_features, result.covariance_type)
-                    + f" {note} {_draws_in_figures(one_d)}</p>",
+                    + f" {note} {_draws_in_figures(result)}</p>",
                     _parameter_html(table, result.em.n_features, next(
                         (c.threshold for c in getattr(diag, "checks", ())
                          if c.name == "max R-hat"), DiagnosticThresholds().rhat_max)),
@@ -1565,21 +1565,28 @@ def _section_parameters(result, figure, random_state, diag=None,
                     density, overlay)
 
 
-def _draws_in_figures(one_d: bool) -> str:
+def _draws_in_figures(result) -> str:
     """Why the figures use different numbers of the posterior's draws (QA162 L1: 50, 100,
-    200 and 400 met a referee unexplained), with the numbers the figures' defaults use."""
-    def default(function: Callable, name: str) -> str:
-        return format_number(inspect.signature(function).parameters[name].default)
+    200 and 400 met a referee unexplained): the numbers the figures' defaults use, each at
+    most the draws there are, and only the figures this fit's features make (QA166 M3: a
+    1-D fit draws no ellipses; D >= 3 draws bands too; 30 draws are not 50)."""
+    def used(function: Callable, name: str) -> str:
+        default = inspect.signature(function).parameters[name].default
+        return format_number(min(default, _n_draws(result)))
 
-    drawn = default(plots.plot_overlay, "n_draws")
-    averaged = (f"{default(plots.plot_density, 'n_draws')} for the predictive density"
-                + (f", {format_number(plots.fit.BAND_DRAWS)} for a band's ends" if one_d
-                   else ""))
-    return (f"The figures built from posterior draws use a seeded random subset of them, as "
-            f"many as each figure needs: {drawn} where each draw is drawn on its own (more "
-            f"would hide one another), {averaged}, and "
-            f"{default(plots.predictive_check, 'n_replicates')} replicated data sets for the "
-            "predictive check's p-values; the parameter table uses every draw.")
+    D = result.em.n_features
+    parts = ([f"{used(plots.plot_overlay, 'n_draws')} drawn one by one as ellipses (more "
+              "would hide one another)"] if D >= 2 else [])
+    if D != 2:  # the one-feature panels' bands (plot_overlay)
+        parts.append(f"{format_number(min(plots.fit.BAND_DRAWS, _n_draws(result)))} for the "
+                     "94% bands' ends")
+    parts += [f"{used(plots.plot_density, 'n_draws')} for the predictive density",
+              f"{used(plots.plot_ppc_density, 'n_replicates')} replicated data sets drawn one "
+              f"by one and {used(plots.predictive_check, 'n_replicates')} for the predictive "
+              "check's p-values (each from one draw)"]
+    return ("The figures built from posterior draws use a seeded random subset of them, as "
+            f"many as each figure needs: {'; '.join(parts)}; the parameter table uses every "
+            "draw.")
 
 
 def _n_draws(result) -> int:

@@ -298,6 +298,17 @@ def weights_against_jitter(weights: Any) -> str | None:
             "apart")
 
 
+def carries_jitter(X: Any) -> bool:
+    """``X`` (a DataFrame or Series) holds a column :func:`dequantise` jittered, whatever was
+    done to its rows since (a subset, a new order: the record's digests then no longer match,
+    and :func:`recorded` says nothing, but the values are still jittered; QA166 M2)."""
+    record = X.attrs.get(ATTRS_KEY) if isinstance(X, pd.DataFrame | pd.Series) else None
+    if not isinstance(record, dict) or not record.get("steps"):
+        return False
+    columns = [X.name] if isinstance(X, pd.Series) else list(X.columns)
+    return any(str(c) in {str(n) for n in record["steps"]} for c in columns)
+
+
 def recorded(X: Any) -> dict[str, Any] | None:
     """What :func:`dequantise` did to a DataFrame or Series ``X`` (its ``attrs`` record: the
     steps by column and the seed), for a fit's record of its observations: the columns of

@@ -319,7 +319,8 @@ def test_a_scikit_learn_users_spellings_and_warm_start_are_answered(three):
     """QA164 L2, L5, L8, L9: a nested parameter's advice named Priors for every parameter;
     input then refused was first warned to be "taken in that order"; verbose= and
     "marginalize" had no word; a fitted estimator was refused as init."""
-    with pytest.raises(ValueError, match=r"e\.g\. prior=bayesgmm\.ConjugatePrior\(shrinkage="):
+    with pytest.raises(ValueError, match=r"e\.g\. prior='default' \(mclust's conjugate prior\) "
+                                         r"or a whole bayesgmm\.ConjugatePrior\(\.\.\.\)$"):
         EMGaussianMixture(2).set_params(prior__shrinkage=1.0)
     with pytest.raises(ValueError, match=r"e\.g\. init=\{\.\.\., 'means': \.\.\.\}"):
         EMGaussianMixture(2, init={"means": [[0.0, 0.0]]}).set_params(init__means=1.0)
@@ -340,7 +341,12 @@ def test_a_scikit_learn_users_spellings_and_warm_start_are_answered(three):
         EMGaussianMixture(2, verbose=2)
     with pytest.raises(ValueError, match=r"did you mean 'marginalise'\?"):
         EMGaussianMixture(2, missing="marginalize").fit(three)
-    restarted = EMGaussianMixture(2, init=fitted, random_state=0).fit(frame)
+    # its result is the start, not the estimator, which scikit-learn's clone would copy
+    # unfitted (QA166 M1)
+    with pytest.raises(ValueError, match=r"^init takes a fitted estimator's result, not the "
+                                         r"estimator: init=emgaussianmixture\.result_"):
+        EMGaussianMixture(2, init=fitted, random_state=0).fit(frame)
+    restarted = clone(EMGaussianMixture(2, init=fitted.result_, random_state=0)).fit(frame)
     assert restarted.n_iter_ <= 2
     np.testing.assert_allclose(restarted.means_, fitted.means_, atol=1e-6)
 

@@ -1322,3 +1322,14 @@ def test_swiss_and_spaced_thousands_get_the_separator_that_reads_them(tmp_path):
         read_data(tabbed, sep=";", decimal=",", thousands="space")
     with pytest.raises(ValueError, match=r"a spec's \[data\]: decimal = \",\", thousands = "):
         read_data(spaced, sep=";", thousands=".")
+    # QA166: a units row "'000" is still a second header line, not a Swiss number; a Unicode
+    # minus beside separators is named as the minus
+    units = write(tmp_path, "sales,staff\n'000,n\n12,3\n40,5\n", "units.csv")
+    with pytest.raises(ValueError, match=r"looks like a second header line"):
+        read_data(units)
+    minus = write(tmp_path, "a,b\n\u22121'234.5,0\n17.25,1\n", "minus.csv")
+    with pytest.raises(ValueError, match=r"Unicode minus sign \('\u2212'\) and thousands "
+                                         r"separators: write '-' and remove them \(-1234\.5\)"):
+        read_data(minus)
+    with pytest.raises(ValueError, match=r"Unicode minus sign .*: write '-' \(-1'234\.5\)"):
+        read_data(minus, thousands="'")

@@ -2780,14 +2780,33 @@ def test_a_one_feature_models_settings_say_a_variance_per_component(galaxies):
     assert "full (a variance per component)" in page
 
 
-def test_the_figures_numbers_of_draws_are_explained(report, one_d):
+def test_the_figures_numbers_of_draws_are_explained(report, tiny_fit, one_d):
     """QA162 L1: figures from 50, 100, 200 and 400 posterior draws met a referee with no
-    reason given; the parameters section says why, with the figures' own defaults."""
-    page = html.unescape(report[0])
-    assert ("use a seeded random subset of them, as many as each figure needs: 50 where each "
-            "draw is drawn on its own (more would hide one another), 100 for the predictive "
-            "density, and 200 replicated data sets for the predictive check's p-values; the "
-            "parameter table uses every draw.") in page
+    reason given; the parameters section says why, with the numbers the figures use (QA166
+    M3: a 1-D fit has no ellipses, its bands 400; none above the draws there are)."""
     from bayesgmm.plots.fit import BAND_DRAWS
 
-    assert f", {BAND_DRAWS} for a band's ends" in html.unescape(build_report(one_d)[0])
+    def sentence(page):
+        page = html.unescape(page)
+        start = page.index("The figures built from posterior draws")
+        return page[start:page.index("</p>", start)]
+
+    def total(fit):
+        return fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
+
+    two = sentence(report[0])
+    n = total(tiny_fit)
+    assert (f"{min(50, n)} drawn one by one as ellipses" in two and "bands" not in two
+            and f"{min(100, n)} for the predictive density" in two)
+    assert (f"{min(50, n)} replicated data sets drawn one by one and {min(200, n)} for the "
+            "predictive check's p-values (each from one draw); the parameter table uses "
+            "every draw.") in two
+    page, figures = build_report(one_d)
+    one = sentence(page)
+    band = min(BAND_DRAWS, total(one_d))
+    assert "ellipses" not in one and f"{band} for the 94% bands' ends" in one
+    overlay = next(f.caption for f in figures if f.name == "overlay")
+    assert f"against {band} posterior draws" in overlay  # the caption's own number
+    short = dataclasses.replace(one_d, idata=one_d.idata.isel(draw=slice(0, 15), chain=[0, 1]))
+    assert "30 for the 94% bands' ends; 30 for the predictive density; 30 replicated" in \
+        sentence(build_report(short)[0])

@@ -385,6 +385,11 @@ def test_the_api_refuses_dequantised_rows_with_counts_as_the_command_line_does(r
     with pytest.raises(ValueError, match=r"a row's weight is no count of tied values to "
                                          r"spread; fit without dequantising$"):
         EMGaussianMixture(2, random_state=0).fit(jittered, sample_weight=counts + 0.5)
+    # rows subset or reordered since: still jittered, still refused (QA166 M2)
+    for changed in (jittered.iloc[::-1], jittered.iloc[5:], jittered.sort_values(
+            jittered.columns[0])):
+        with pytest.raises(ValueError, match=r"^X was dequantised"):
+            fit_em(changed, 2, sample_weight=counts[:len(changed)], random_state=0)
     # weights of 0 and 1 mark rows in or out: taken, and the record kept
     fit = fit_em(jittered, 2, sample_weight=counts % 2, random_state=0)
     assert fit.observations["dequantised"]["steps"]
@@ -400,3 +405,8 @@ def test_a_step_refused_on_the_command_line_is_advised_in_its_words(old_faithful
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert rc == 2 and err.endswith("give each column its own step, e.g. --dequantise "
                                     "eruptions=0.001, or leave it out"), err
+    # a name with a space, quoted as the shell needs it (QA166)
+    old_faithful.rename(columns={"eruptions": "erupt min"}).to_csv("spaced.csv", index=False)
+    assert cli.main(["em", "spaced.csv", "-k", "2", "--dequantise", "0.5",
+                     "--no-progress"]) == 2
+    assert "e.g. --dequantise 'erupt min=0.001', or leave" in capsys.readouterr().err

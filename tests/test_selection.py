@@ -761,8 +761,8 @@ def test_a_quick_em_sweep_runs_in_process_and_says_where_it_is(old_faithful, mon
     # after the sweep, the serial restart of the cell above BIC's choice says so
     # and why (QA160 L9)
     assert lines[-1] == ("bayesgmm: K=3 full: restarting EM from K=2's fit with one of its "
-                         "components split: K=2 is BIC's choice, and a component may hold two "
-                         "clusters")
+                         "components split: K=2 is BIC's choice among the full fits, and a "
+                         "component may hold two clusters")
     lines = lines[:-1]
     assert lines[0] == "bayesgmm: fitting 3 cell(s) by EM..." and "done in" in lines[-1]
     told = [re.fullmatch(r"bayesgmm: fitting 3 cell\(s\) by EM: (.*) \(\d+ s\)", line)[1]
@@ -1281,6 +1281,11 @@ def test_sparse_k_plus_at_k_max_is_cut_off_and_says_so(three_clusters, monkeypat
     full = pd.Series([0.0, 0.0, 0.1, 0.2, 0.7], index=sparse.posterior_counts.index)
     at_max = dataclasses.replace(sparse, posterior_counts=full)
     assert "K+ reached K_max = 5 in 70% of the draws" in at_max.caveat
+    # where the prior alone fills K_max, the caveat says so, not "cut off" (QA166)
+    dense = dataclasses.replace(at_max, diagnostics=dataclasses.replace(
+        sparse.diagnostics, causes=("e0 not sparse",)))
+    assert (f"in 70% of the draws, as the prior alone does at e0 = {sparse.concentration:g}"
+            in dense.caveat) and "cut off" not in dense.caveat
     ok = dataclasses.replace(sparse.diagnostics, checks=tuple(
         dataclasses.replace(c, passed=True) for c in sparse.diagnostics.checks))
     ((cause, advice),) = _sparse_advice(ok, 0.7, 5, 0.01, 60).items()
@@ -2406,13 +2411,17 @@ def test_fit_sparse_refuses_and_warns_before_sampling(monkeypatch):
     def no_sampling(*args, **kwargs):
         raise AssertionError("sampled")
 
-    monkeypatch.setattr("bayesgmm.sampling.fit_bayes", no_sampling)
     X = np.random.default_rng(0).normal(size=(300, 2))
+    # fit_bayes refuses it before sampling, in K_max's name, rows dropped counted (QA166)
+    gappy = X[:8].copy()
+    gappy[:4, 0] = np.nan
+    with pytest.raises(ValueError, match=r"^X has 4 point\(s\) \(4 row\(s\) left out for "
+                                         r"missing values\), fewer than max_components=6; .*"
+                                         r"give max_components at most 4$"):
+        fit_sparse(gappy, 6, missing="drop", progressbar=False)
+    monkeypatch.setattr("bayesgmm.sampling.fit_bayes", no_sampling)
     with pytest.raises(ValueError, match=r"^priors must be a bayesgmm\.Priors; got dict$"):
         fit_sparse(X, priors={"sd_median": 1.0})
-    with pytest.raises(ValueError, match=r"^X has 5 point\(s\), fewer than max_components=10: "
-                                         r".*give max_components at most 5$"):
-        fit_sparse(X[:5], 10)
     with pytest.warns(UserWarning, match=r"priors\.weights_concentration = 0\.1 is replaced by "
                                          r"fit_sparse's concentration = 0\.01"), \
             pytest.raises(AssertionError, match="sampled"):

@@ -280,6 +280,9 @@ def _thousands_format(value: object, at: int, row: Callable[[int], str], thousan
     text = value.strip() if isinstance(value, str) else ""
     if not re.fullmatch(_NUMBER_LIKE, text):
         return None
+    if "\u2212" in text:  # the minus, not the separator (QA166)
+        return (f"has {value!r} in {row(at)}, written with a Unicode minus sign ('\u2212', "
+                f"as some programs write it): write '-' ({text.replace(chr(0x2212), '-')})")
     tab = " (a tab is no thousands separator)" if "\t" in text else ""  # QA161 L3
     return (f"has {value!r} in {row(at)}, which the thousands separator {thousands!r} does "
             f"not read{tab}: it stands only between groups of three digits, after a first "
@@ -289,7 +292,7 @@ def _thousands_format(value: object, at: int, row: Callable[[int], str], thousan
 
 # A number, however written: signs (a Unicode minus too), digits, separators (Swiss
 # apostrophes too, QA161 L1: "1'234.5" was taken for a second header line), an exponent.
-_NUMBER_LIKE = r"[+\-\u2212]?[\d.,'\u2019\s\u00a0\u202f]*\d([eE][+-]?\d+)?"
+_NUMBER_LIKE = r"[+\-\u2212]?(?!['\u2019])[\d.,'\u2019\s\u00a0\u202f]*\d([eE][+-]?\d+)?"
 
 
 def _number_format(column: pd.Series, bad: pd.Series, at: int,
@@ -306,13 +309,17 @@ def _number_format(column: pd.Series, bad: pd.Series, at: int,
     if "\u2212" in str(value) and decimal_comma_cell(pd.Series([plain])) is not None:  # QA108
         return (f"has {value!r} in {row(at)}, written with a Unicode minus sign ('\u2212') "
                 f"and a decimal comma: write '-' and '.' ({plain.replace(',', '.')})")
+    if "\u2212" in str(value) and _thousands_separated(pd.Series([plain])).iloc[0]:  # QA166
+        return (f"has {value!r} in {row(at)}, written with a Unicode minus sign ('\u2212') "
+                "and thousands separators: write '-' and remove them ("
+                f"{re.sub(r'[,\'\u2019\s\u00a0\u202f]', '', plain)})")
     comma = decimal_comma_cell(column[bad])
     if comma is not None:  # QA62: "3,5" got no word of decimal commas
         return (f"has {comma!r} in {row(int(np.flatnonzero(column == comma)[0]))}, a "
                 "number written with a decimal comma: write '.' as the decimal mark ("
                 f"{comma.strip().replace(',', '.')})")
     if _thousands_separated(column).iloc[at]:
-        plain = re.sub(r"[,'\u2019\s\u00a0\u202f]", "", value.strip())
+        plain = re.sub(r"[,'\u2019\s\u00a0\u202f]", "", value.strip()).replace("\u2212", "-")
         if re.match(r"^[+-]?\d{1,3},\d{3}$", value.strip()):
             # QA62: "8,252" (8.252 g) was called thousands, and the advice scaled it 1000x
             return (f"has {value!r} in {row(at)}: {plain} with a thousands separator, or "

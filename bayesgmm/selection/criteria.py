@@ -350,7 +350,7 @@ def _neighbour_restarts(frame: pd.DataFrame, rows: list[dict], fits: dict,
     def refit(k: int, ct: str, start: dict, source: int) -> EMResult | None:
         # serial, after the sweep's lines: one line per cell, so a large one is not silent
         progress.say(f"K={k} {ct}: restarting EM from K={source}'s fit with "
-                     f"{restart_reason(k, source)}",
+                     f"{restart_reason(k, source, ct)}",
                      show=verbose > 0 and (k, source, ct) not in said)
         said.add((k, source, ct))
         row, fit, messages = _fit_cell(frame, k, ct, cell_seed(

@@ -112,14 +112,14 @@ def restart_candidates(table: Any) -> list[tuple[int, str]]:
     return sorted(cells, key=lambda cell: -cell[0])
 
 
-def restart_reason(k: int, source: int) -> str:
-    """Why cell K is restarted from K = ``source``'s fit, for its status line (QA160 L9:
-    "restarting EM from K=3's fit" said no reason)."""
+def restart_reason(k: int, source: int, covariance_type: str) -> str:
+    """Why cell K is restarted from K = ``source``'s fit of ``covariance_type``, for its
+    status line (QA160 L9: "restarting EM from K=3's fit" said no reason)."""
     if source > k:
         return (f"two of its components merged: the log-likelihood gained more from K={k} to "
                 f"K={source} than up to K={k}, the mark of an optimum missed")
-    return (f"one of its components split: K={source} is BIC's choice, and a component may "
-            "hold two clusters")
+    return (f"one of its components split: K={source} is BIC's choice among the "
+            f"{covariance_type} fits, and a component may hold two clusters")
 
 
 def objective(fit: EMResult) -> float:

@@ -135,6 +135,9 @@ class SparseMixture:
         if "collapsed component" in self.diagnostics.causes:  # spikes fill any K_max
             reasons.append("a component collapsed (onto tied values or a linear relation), "
                            "and K+ counts such spikes")
+        elif "e0 not sparse" in self.diagnostics.causes:  # QA166: "cut off" blamed K_max
+            reasons.append(f"K+ reached K_max = {self.max_components} in {at_max:.0%} of the "
+                           f"draws, as the prior alone does at e0 = {self.concentration:g}")
         elif at_max > _AT_K_MAX:
             reasons.append(f"K+ reached K_max = {self.max_components} in {at_max:.0%} of the "
                            "draws, so its posterior is cut off there")
@@ -229,10 +232,6 @@ def fit_sparse(
                               "components")
     priors = _with_concentration(priors, concentration)
     n_points = _rows_of(X)
-    if n_points is not None and K > n_points:  # QA163 L4: fit_bayes' words, n_components
-        raise ValueError(f"X has {n_points} point(s), fewer than max_components={K}: each "
-                         f"component needs a point to start from; give max_components at most "
-                         f"{n_points}")
     if n_points:
         _warn_if_not_sparse(K, priors.weights_concentration,
                             int(np.sum(counts)) if counts is not None else n_points)
@@ -244,8 +243,13 @@ def fit_sparse(
     # from the recorded seed); without a seed, the one fit_bayes drew
     ours = not caller_says_checks()  # else our caller prints the summary (the command line)
     with checks_said_by_caller():  # the summary's verdict, of the occupied components, alone
-        result = fit_bayes(X, K, covariance_type=covariance_type, priors=priors,
-                           random_state=seed_from(random_state), settings=ss, **fit_kwargs)
+        try:
+            result = fit_bayes(X, K, covariance_type=covariance_type, priors=priors,
+                               random_state=seed_from(random_state), settings=ss, **fit_kwargs)
+        except ValueError as exc:  # "X has 5 point(s), fewer than n_components=10": ours is
+            if str(exc).startswith("X has"):  # K_max (QA163 L4; rows dropped too, QA166)
+                raise ValueError(str(exc).replace("n_components", "max_components")) from None
+            raise
     sparse = summarise_sparse(result, thresholds=thresholds)  # seeded as the fit was
     if ours and ss.progressbar:  # QA137 M3: a PROBLEMS fit said nothing of its checks
         progress.say(f"checks of the sparse mixture's draws: {sparse.diagnostics.brief}: "
@@ -275,17 +279,14 @@ def _with_concentration(priors: Any, concentration: float) -> Priors:
 def _rows_of(X: Any) -> int | None:
     """X's rows as given, or None where X is no table (fit_bayes then says what it is)."""
     try:
-        shape = np.shape(X)
+        return int(np.shape(X)[0]) if np.ndim(X) in (1, 2) else None
     except (ValueError, TypeError):
         return None
-    return int(shape[0]) if len(shape) in (1, 2) else None
 
 
 def _warn_if_not_sparse(K: int, e0: float, n_rows: int) -> None:
-    """Warn before sampling when e0 is no sparse prior for ``n_rows`` rows (a frequency
-    weight c counted as c rows): the prior alone puts K+ at K_max (QA163 M2: e0 = 4 sampled
-    without a word, then the advice blamed K_max). The noise component and labels, which
-    the fit's own prior of K+ counts, are left out here."""
+    """Warn before sampling when e0 is no sparse prior for ``n_rows`` rows (frequency weights
+    counted; no noise or labels): the prior alone puts K+ at K_max (QA163 M2)."""
     at_max = float(prior_counts(K, e0, n_rows).get(K, 0.0))
     if at_max > _PRIOR_FILLS:
         warn(f"concentration e0 = {e0:g} is no sparse prior for K_max = {K} and {n_rows:,} "
