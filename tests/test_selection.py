@@ -2420,7 +2420,8 @@ def test_fit_sparse_refuses_and_warns_before_sampling(monkeypatch):
                                          r"give max_components at most 4$"):
         fit_sparse(gappy, 6, missing="drop", progressbar=False)
     monkeypatch.setattr("bayesgmm.sampling.fit_bayes", no_sampling)
-    with pytest.raises(ValueError, match=r"^priors must be a bayesgmm\.Priors; got dict$"):
+    with pytest.raises(ValueError, match=r"^priors must be a bayesgmm\.Priors; got dict: pass "
+                                         r"bayesgmm\.Priors\(\*\*your_dict\)$"):
         fit_sparse(X, priors={"sd_median": 1.0})
     with pytest.warns(UserWarning, match=r"priors\.weights_concentration = 0\.1 is replaced by "
                                          r"fit_sparse's concentration = 0\.01"), \

@@ -258,13 +258,14 @@ def fit_sparse(
 
 
 def _with_concentration(priors: Any, concentration: float) -> Priors:
-    """``priors`` (default ``Priors()``) with e0 = ``concentration``: a priors' own
-    weights_concentration, set and different, replaced with a warning (QA163 L3: silently);
-    anything but a Priors refused in a line (L2: a TypeError from dataclasses)."""
+    """``priors`` (default ``Priors()``) with e0 = ``concentration``: their own e0 replaced
+    with a warning (QA163 L3: silently), anything but Priors refused as fit_bayes does (L2)."""
     from ..priors import Priors
+    from ..sampling import _priors_hint
 
     if priors is not None and not isinstance(priors, Priors):
-        raise ValueError(f"priors must be a bayesgmm.Priors; got {type(priors).__name__}")
+        raise ValueError(f"priors must be a bayesgmm.Priors; got {type(priors).__name__}"
+                         + _priors_hint(priors))
     own = (priors or Priors()).weights_concentration
     if own not in (Priors().weights_concentration, concentration):
         warn(f"priors.weights_concentration = {own:g} is replaced by fit_sparse's "
