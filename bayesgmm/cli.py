@@ -334,6 +334,8 @@ class _Interrupts:
             self.signum = signum
         STOP_REQUESTED.set()  # should the KeyboardInterrupt be swallowed, no write publishes
         progress.request_stop()  # ... and the run stops at its next status line
+        if _importing(frame):  # raised there it can abort the process (QA168 M1: jaxlib's
+            return             # native set-up, 3 of 12 SIGTERMs: exit 134/139); main() ends it
         raise KeyboardInterrupt
 
     def _quiet_unraisable(self, report: Any) -> None:
@@ -353,6 +355,16 @@ class _Interrupts:
 
             STOP_REQUESTED.clear()
             progress.clear_stop()
+
+
+def _importing(frame: Any) -> bool:
+    """An import is running in ``frame`` or a caller of it (importlib's own frames): a
+    module's native set-up may not survive an exception raised into it."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import types
 from dataclasses import replace
 from pathlib import Path
@@ -2225,6 +2226,32 @@ def test_an_interrupt_inside_a_callback_prints_no_traceback():
         assert reported == [ValueError, KeyboardInterrupt]
     finally:
         sys.unraisablehook = original
+
+
+def test_a_signal_during_an_import_is_noted_not_raised_into_it(tmp_path, monkeypatch):
+    """QA168 M1: SIGTERM while matplotlib's first figure imported jax raised
+    KeyboardInterrupt inside jaxlib's native set-up, which aborted the process (exit 134,
+    139). During an import the stop is noted and main() ends the run (143); elsewhere it is
+    raised at once, as before."""
+    import signal
+
+    from bayesgmm import progress
+
+    module = tmp_path / "signalled_in_import.py"
+    module.write_text("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\nREACHED = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        with cli._Interrupts() as guard:
+            loaded = importlib.import_module("signalled_in_import")
+            assert loaded.REACHED == 1  # the import ran to its end
+            assert guard.seen and guard.signum == signal.SIGTERM
+            with pytest.raises(KeyboardInterrupt):  # the next status line stops the run
+                progress.say("next")
+        with cli._Interrupts(), pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)  # outside an import: raised at once
+            time.sleep(1.0)
+    finally:
+        sys.modules.pop("signalled_in_import", None)
 
 
 def test_em_says_when_it_stopped_while_still_climbing(old_faithful, capsys):
