@@ -417,14 +417,15 @@ def fit_bayes(
 
     def sample(em: EMResult, *, reanchor: bool = False, stop_on_divergence: bool = False,
                target_accept: float = ss.target_accept, warmup: int = tune,
-               announce: bool | None = None):
+               announce: bool | None = None, max_time: float | None = None):
         """Sample from ``em``'s estimate (the reference labelling of the convergence check).
 
         ``reanchor``: :func:`end_first_run` may end the run at a checkpoint (draws="auto"), so
         that re-anchoring costs the draws up to there, not a whole run (while re-anchoring is
         left: ``_MAX_REANCHORS``); ``stop_on_divergence``: end the run at its first
         divergence, for a retry; ``announce``: say that the sampler is being prepared
-        (default: with ``reanchor``; later runs reuse the prepared sampler).
+        (default: with ``reanchor``; later runs reuse the prepared sampler); ``max_time``:
+        what is left of the time budget for this run (a retry's), else the whole.
         """
         reference = (em.weights, em.means, em.covariances)
         start = model.initial_point(pm_model, *reference, noise_weight=em.noise_weight)
@@ -441,7 +442,9 @@ def fit_bayes(
                                       if _announces_checks(N, n_parameters(
                                           K, D, covariance_type), ss.chains) else None)
             abandon = functools.partial(end_first_run, em) if reanchor else None
-            run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=target,
+            budget = (target if max_time is None or target is None
+                      else dataclasses.replace(target, max_time=max_time))
+            run = functools.partial(_sample_nutpie, backend=ss.nutpie_backend, target=budget,
                                     laplace=laplace,
                                     # the odd chains at a second start: from the start the
                                     # search chose, not a re-anchored one (the second was
@@ -498,6 +501,23 @@ def fit_bayes(
                          "rather than sampling longer", ss.progressbar)
             return idata, timing, None
         warmup = int(tune * _RETRY_WARMUP)
+        left = None if target is None or target.max_time is None else (
+            target.max_time - timing["sample_s"])
+        if left is not None:  # the retry shares the time budget (QA167 F7: it had a budget
+            # of its own, 39.9 s of sampling for 30, and where its warm-up could not fit,
+            # the run ended in an error with nothing kept)
+            run = timing["adaptive"]
+            need = _RETRY_WARMUP * float(run.get("warmup_s") or timing["sample_s"])
+            if need > left:
+                run["stopped_by"] = "max_time"
+                run["reason"] = (
+                    f"a divergent transition by draw {run['draws']}; the time limit "
+                    f"(max_time) left {max(left, 0):.0f} s, too little for the retry at "
+                    f"target_accept={ss.retry_target_accept:g} (its {warmup:,}-draw warm-up "
+                    f"needs about {need:.0f} s), so the run ends there")
+                progress.say(f"stopped at {per_chain(run['draws'])}: {run['reason']}",
+                             ss.progressbar)
+                return idata, timing, None
         record = {"target_accept": [ss.target_accept, ss.retry_target_accept],
                   "tune": [tune, warmup],
                   "divergences": int(np.asarray(idata["sample_stats"]["diverging"]).sum()),
@@ -510,7 +530,7 @@ def fit_bayes(
                      f"{warmup:,}-draw warm-up", ss.progressbar)
         first_s = timing["sample_s"]
         idata, timing = sample(em, target_accept=ss.retry_target_accept, warmup=warmup,
-                               reanchor=reanchor, announce=False)
+                               reanchor=reanchor, announce=False, max_time=left)
         timing["sample_s"] += first_s
         return idata, timing, record
 

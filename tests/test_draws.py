@@ -495,6 +495,28 @@ def test_divergences_in_the_first_run_retry_with_smaller_steps(galaxies):
     assert retried.sampler_settings.target_accept == 0.3  # what was asked for, unchanged
 
 
+def test_a_retry_that_the_time_budget_cannot_hold_keeps_the_first_run(galaxies, monkeypatch):
+    """QA167 F7: with max_time, the retry had a budget of its own (39.9 s of sampling for
+    30), and where its longer warm-up could not fit, the run ended in an error with nothing
+    kept. The retry shares the budget; where its warm-up cannot fit, the first run's draws
+    are the result, said why (a warm-up made this long stands for a budget too short)."""
+    from bayesgmm import SamplerSettings, fit_bayes, sampling
+
+    monkeypatch.setattr(sampling, "_RETRY_WARMUP", 10**6)
+    settings = SamplerSettings(target_accept=0.3, tune=200, chains=2, max_draws=300,
+                               max_time=600, progressbar=False)
+    result = fit_bayes(galaxies, 4, random_state=1, settings=settings)
+    run = result.settings["adaptive"]
+    assert "retried" not in result.settings and result.settings["target_accept"] == 0.3
+    assert run["stopped_by"] == "max_time" and run["draws"] < 300
+    assert re.match(r"a divergent transition by draw \d+; the time limit \(max_time\) left "
+                    r"\d+ s, too little for the retry at target_accept=0\.95 \(its "
+                    r"200,000,000-draw warm-up needs about \d+ s\), so the run ends there",
+                    run["reason"])
+    assert result.idata["posterior"].sizes["draw"] == run["draws"]  # the draws are kept
+    assert result.diagnostics().n_divergences > 0
+
+
 def test_a_divergence_from_a_collapsed_component_is_not_retried():
     """QA (diabetes, a two-valued column): the first run diverged because a component had
     collapsed onto the column's tied values, and the retry's three-times-longer warm-up spent
