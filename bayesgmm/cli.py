@@ -2732,6 +2732,7 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     print(f"\n{kind}: log-likelihood {em.log_likelihood:,.2f} after {steps} "
           f"(converged: {'yes' if em.converged else 'no'})")
     from .report import (
+        converged_sentence,
         estimate_digits,
         mark_components,
         parameter_table,  # sds and correlations, once
@@ -2766,6 +2767,9 @@ def _print_result(result: BayesResult, thresholds: DiagnosticThresholds | None =
     stopped = stop_sentence(result.settings.get("adaptive"))
     if stopped:
         print(f"  note: {stopped}")
+    converged = converged_sentence(result.settings.get("adaptive"))
+    if converged:
+        print(f"  {converged}")
     _print_model_check(check, not diag.ok)  # after the verdict's own notes (review)
     timing = result.settings.get("timing", {})
     if timing:

@@ -1025,8 +1025,23 @@ def stop_sentence(adaptive: Any) -> str:
                 f"being futile: {reason}.")
     if why in ("max_draws", "max_time"):
         cap = "the draw cap (max_draws)" if why == "max_draws" else "the time budget (max_time)"
-        return f"Sampling stopped at {cap}, {draws}, without converging."
+        reason = adaptive.get("reason")  # a retry the budget could not hold (QA167 F7)
+        return (f"Sampling stopped at {cap}, {draws}, without converging"
+                + (f": {reason}." if reason else "."))
     return ""
+
+
+def converged_sentence(adaptive: Any) -> str:
+    """How many draws a draws="auto" run that converged kept, and at which check, for the
+    console ("" for any other run): its main output, said only by the report (QA167 F4)."""
+    if not isinstance(adaptive, Mapping) or adaptive.get("stopped_by") != "converged":
+        return ""
+    checks = [c.get("draws") for c in adaptive.get("checkpoints", [])]
+    at = (f" (the checks at {', '.join(f'{d:,}' for d in checks)} draws)"
+          if len(checks) > 1 and all(isinstance(d, int) for d in checks) else "")
+    draws = adaptive.get("draws")
+    return (f"draws='auto' converged at {per_chain(draws) if isinstance(draws, int) else draws}"
+            f"{at}.")
 
 
 _DO_NOT_RELY = ("Do not rely on these posterior summaries yet: at least one convergence check "

@@ -583,10 +583,22 @@ def test_a_run_that_stopped_without_converging_says_so_at_the_top():
     assert "the draw cap (max_draws), 10,000 draws per chain" in stop_sentence(
         {"draws": 10_000, "stopped_by": "max_draws"})
     assert "the time budget (max_time)" in stop_sentence({"draws": 700, "stopped_by": "max_time"})
+    # a retry the budget could not hold gives its reason (QA167 F7)
+    assert stop_sentence({"draws": 54, "stopped_by": "max_time", "reason": "no room"}) == (
+        "Sampling stopped at the time budget (max_time), 54 draws per chain, without "
+        "converging: no room.")
     # converged, a fixed number of draws, or no record: nothing to say
     for record in ({"draws": 1500, "stopped_by": "converged"}, None, {}):
         assert stop_sentence(record) == ""
         assert "Sampling stopped" not in _verdict_box(diag, adaptive=record)
+    # ... but the console says how many draws a converged run kept (QA167 F4)
+    from bayesgmm.report import converged_sentence
+
+    assert converged_sentence({"draws": 2300, "stopped_by": "converged", "checkpoints": [
+        {"draws": 1000}, {"draws": 1500}, {"draws": 2300}]}) == (
+        "draws='auto' converged at 2,300 draws per chain (the checks at 1,000, 1,500, 2,300 "
+        "draws).")
+    assert converged_sentence({"draws": 700, "stopped_by": "max_time"}) == ""
 
 
 def test_advice_is_written_once_the_top_box_names_the_causes():
