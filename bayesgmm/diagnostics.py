@@ -1523,9 +1523,11 @@ def _advice(checks, post, density, chains, flagged, divergences, stats, ess_min,
             "out, or fit the rows that have it separately; a higher target_accept or more "
             "draws will not help.")
     if "divergences" in failed and divergences is not None:
-        found["divergences"] = _divergence_evidence(post, stats, chains, divergences,
-                                                    target_accept, collapsed=bool(collapsed),
-                                                    sparse=SPARSE_COLUMN in found)
+        found["divergences"] = _divergence_evidence(
+            post, stats, chains, divergences, target_accept,
+            collapsed=bool(collapsed) and bool(collapsed_in_chains(
+                post, np.asarray(divergences) > 0, observed, scale)),
+            sparse=SPARSE_COLUMN in found)
     invariant_failed = {"max R-hat (label-invariant)", "min bulk ESS (label-invariant)"} & failed
     if (mixing or invariant_failed) and not {"poor start", "stuck chain",
                                              "separate modes"} & set(found):
@@ -2153,6 +2155,18 @@ _COLLAPSE_DRAWS = 500
 # A column with at most this many distinct values is named as such in the advice (more, on a
 # grid, is a rounded measurement: the same count as :func:`bayesgmm.rounding.rounding_step`'s).
 _FEW_VALUES = MIN_ROUNDED_VALUES
+
+
+def collapsed_in_chains(post, chains, observed=None, scale=None) -> str:
+    """:func:`collapsed_evidence` of the chains ``chains`` marks (a boolean per chain: the
+    ones that diverged, say) alone, "" where none is marked: a divergence in a chain whose
+    components all kept their spread is no collapse's (QA167 F2: one chain's collapse took
+    the blame for another's divergence, and the retry was skipped)."""
+    idx = np.flatnonzero(np.asarray(chains, dtype=bool))
+    if not idx.size:
+        return ""
+    post = post.to_dataset() if hasattr(post, "to_dataset") else post
+    return collapsed_evidence(post.isel(chain=idx), observed, scale)
 
 
 def collapsed_evidence(post, observed=None, scale=None) -> str:

@@ -18,6 +18,7 @@ import contextvars
 import dataclasses
 import functools
 import os
+import re
 import sys
 import time
 import weakref
@@ -49,7 +50,7 @@ from .diagnostics import (
     LOG_LIKELIHOOD_TOTAL,
     RANK_VARIABLES,
     Diagnostics,
-    collapsed_evidence,
+    collapsed_in_chains,
     diagnose,
     rank_uniformity_check,
     settled_log_density,
@@ -484,12 +485,17 @@ def fit_bayes(
         warm-up would cost minutes (a QA fit with a two-valued column: ~4 min at tree depth
         10) for the same verdict. The run then ends there (``stopped_by="futile"``, the
         evidence in its reason) and the diagnostics name the cause."""
-        collapsed = collapsed_evidence(idata["posterior"], _observed_dataset(obs),
-                                       standardisation.scale)
+        # in the chains that diverged (QA167 F2: another chain's collapse skipped the retry)
+        diverging = np.asarray(idata["sample_stats"]["diverging"]
+                               .transpose("chain", "draw")).any(axis=1)
+        collapsed = collapsed_in_chains(idata["posterior"], diverging, _observed_dataset(obs),
+                                        standardisation.scale)
         if collapsed:
             run = timing["adaptive"]
             run["stopped_by"] = "futile"
-            what = collapsed.split(" (in chain")[0].split(": ")[0]  # "component k collapses .."
+            # no component number: these are the chains' own labels, not the table's, which
+            # relabelling sets later (QA167 F3: "component 0" here, "component 1" there)
+            what = re.sub(r"^component \d+ ", "a component ", collapsed.split(": ")[0])
             run["reason"] = (
                 f"a divergent transition by draw {run['draws']} came with a collapsed "
                 f"component ({what}; the diagnostics give the evidence); smaller steps (a "

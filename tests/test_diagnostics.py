@@ -1269,6 +1269,29 @@ def test_a_full_covariance_collapsed_onto_a_line_is_named(rng):
     assert collapsed_evidence(post.assign(covariances=(post["covariances"].dims, cov))) == ""
 
 
+def test_a_divergence_in_a_chain_that_kept_its_spread_is_no_collapses(rng):
+    """QA167 F2: one chain's collapsed component took the blame for another chain's
+    divergence ("they come from the collapsed component ... raising target_accept will not
+    remove them"), and the retry was skipped. Only the chains that diverged are asked."""
+    from bayesgmm.diagnostics import collapsed_evidence, collapsed_in_chains
+
+    post = posterior(rng)
+    post["covariances"][0, :, 1, 0] = 1e-28  # chain a's component 1 collapses, alone
+    stats = sample_stats(rng)
+    stats["diverging"] = np.zeros((N_CHAINS, N_DRAWS), dtype=bool)
+    stats["diverging"][2, 10] = True  # a divergence in chain c, whose spread is intact
+    tree = _collapsed_tree(rng, post, stats=stats)
+    data = tree["posterior"].to_dataset()
+    assert "in chain(s) a" in collapsed_evidence(data)
+    assert collapsed_in_chains(data, [False, False, True, False]) == ""
+    assert "in chain(s) a" in collapsed_in_chains(data, [True, False, False, False])
+    result = diagnose(tree, target_accept=0.8)
+    assert "collapsed component" in result.causes and "divergences" in result.causes
+    divergences = result.advice[result.causes.index("divergences")]
+    assert "They come from the collapsed component" not in divergences
+    assert "Raise target_accept" in divergences
+
+
 def test_a_cluster_on_a_line_in_3d_is_named_as_its_rows_relation_not_a_derived_column(rng):
     """QA75: 150 rows on a line in 3-D beside a round blob of 150: the advice named one
     relation and "leave one of the related columns out (a derived or duplicated column?)";
