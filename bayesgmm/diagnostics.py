@@ -1081,7 +1081,11 @@ def _mode_check(shifts, worst, chains, density, mode_shift_max, maybe_unlabelled
                 f"the median of the other chains' means by more than the threshold "
                 f"{mode_shift_max:g} within-chain posterior sd ({details})"
                 f"{_density_note(density, flagged, chains)}. Summaries pooled over these "
-                "chains are not meaningful; rerun with more tuning or drop the chain(s).")
+                # not "rerun with more tuning or drop the chain(s)": dropping chains by their
+                # place is cherry-picking, and the advice names the cause (QA167 F6: beside a
+                # collapse, which neither cures)
+                "chains are not meaningful; the advice names the likely cause and its "
+                "remedy.")
         else:  # no majority: which chain is the odd one is not known (always so with two)
             more = " with more chains (4 or more) and" if len(chains) < 4 else ""
             problem = (
