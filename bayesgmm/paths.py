@@ -249,7 +249,9 @@ def check_writable(path: str | os.PathLike, *, overwrite: bool = False,
         # length (QA103: a 240-character name passed, then its temporary sibling's failed)
         Path(tempfile.mkdtemp(prefix=f".{target.name}{_TMP}{writer_tag()}-", dir=ancestor)).rmdir()
     except OSError as exc:
-        raise ValueError(f"cannot write {target}: {_reason(exc)} ({ancestor})") from None
+        # the folder that refused, and the fix (QA168 L4: "(.)" and no way out)
+        raise ValueError(f"cannot write {target}: {_reason(exc)} (in folder {ancestor}): "
+                         "write the result to a folder you can write to") from None
 
 
 def missing_hint(path: str | os.PathLike) -> str:
@@ -417,11 +419,12 @@ def _check_replaceable(target: Path) -> str:
                      for p in target.iterdir())
     shown = ", ".join(entries[:5]) + (f" and {len(entries) - 5} more" if len(entries) > 5
                                       else "")
+    # one parenthesis: why it is none, then what it holds (QA168 L6: two side by side)
     refuse = (f"refusing to replace {target}: it is not a bayesgmm result or report "
-              f"{{}} (it holds {shown}); move it away or choose another output directory")
+              f"({{}}; it holds {shown}); move it away or choose another output directory")
     manifest_path = target / MANIFEST
     if not manifest_path.is_file() or manifest_path.is_symlink():
-        raise ValueError(refuse.format(f"(no {MANIFEST})"))
+        raise ValueError(refuse.format(f"no {MANIFEST}"))
     try:
         manifest = json.loads(manifest_path.read_text())
         kind = manifest["kind"]
@@ -429,10 +432,10 @@ def _check_replaceable(target: Path) -> str:
         if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
             raise TypeError("'files' is not a list of names")
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ValueError(refuse.format(f"(its {MANIFEST} is unreadable: {_reason(exc)})")) \
+        raise ValueError(refuse.format(f"its {MANIFEST} is unreadable: {_reason(exc)}")) \
             from None
     if kind not in KINDS:
-        raise ValueError(refuse.format(f"(its {MANIFEST} says kind {kind!r})"))
+        raise ValueError(refuse.format(f"its {MANIFEST} says kind {kind!r}"))
     legacy = not manifest.get(LISTS_REPORTS, False)
     known = {MANIFEST, _FIGURES, *(n.split("/", 1)[0] for n in listed),
              *(_LEGACY_FILES if legacy else ())}  # figures/: below

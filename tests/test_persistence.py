@@ -301,8 +301,10 @@ def test_overwrite_refuses_a_directory_bayesgmm_did_not_write(tiny_fit, tmp_path
     victim = tmp_path / "v"
     (victim / "sub").mkdir(parents=True)
     (victim / "notes.txt").write_text("x")
+    # one parenthesis, why and what it holds (QA168 L6)
     with pytest.raises(ValueError, match=r"refusing to replace .*v: it is not a bayesgmm result"
-                                         r".*no manifest.json.*notes.txt, sub/"):
+                                         r" or report \(no manifest\.json; it holds notes\.txt, "
+                                         r"sub/\); move it away"):
         tiny_fit.em.save(victim, overwrite=True)
     assert (victim / "notes.txt").read_text() == "x" and (victim / "sub").is_dir()
     # A manifest of another kind, or an unreadable one, is refused too.
@@ -912,3 +914,20 @@ def test_idata_feature_names_must_match_em_json(tmp_path):
     tree.to_netcdf(path / "idata.nc", engine="h5netcdf")
     with pytest.raises(ValueError, match="feature names"):
         bayesgmm.load(path)
+
+
+def test_an_unwritable_folder_is_named_with_the_fix(tiny_fit, tmp_path, monkeypatch):
+    """QA168 L4: "cannot write prev: read-only file system (.)" named no fix, and "(.)" read
+    as nothing. (A read-only mount, as root ignores directory permissions.)"""
+    import errno
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", read_only)
+    with pytest.raises(ValueError, match=r"^cannot write .*result: read-only file system \(in "
+                                         r"folder .*\): write the result to a folder you can "
+                                         r"write to$"):
+        tiny_fit.save(tmp_path / "result")
+    assert not (tmp_path / "result").exists()
