@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .tempdirs import local_pid, private_directory, writer_tag
+from .tempdirs import is_stale, modified_at, private_directory, writer_tag
 
 __all__ = ["KINDS", "MANIFEST", "ORPHAN_AGE_S", "REPLACES", "check_writable", "clean_orphans",
            "directory_identity", "expand_home", "in_progress", "missing_hint",
@@ -262,7 +262,7 @@ def missing_hint(path: str | os.PathLike) -> str:
     try:
         backups = sorted((p for p in target.parent.iterdir()
                           if p.name.startswith(f".{target.name}{_OLD}") and p.is_dir()),
-                         key=_mtime)  # the newest last
+                         key=modified_at)  # the newest last
     except OSError:
         return ""
     if not backups or os.path.lexists(target):
@@ -293,7 +293,7 @@ def clean_orphans(path: str | os.PathLike, *, max_age_s: float = ORPHAN_AGE_S) -
     handled = []
     prefixes = (f".{target.name}{_TMP}", f".{target.name}{_OLD}")
     try:
-        entries = sorted(parent.iterdir(), key=lambda p: _mtime(p), reverse=True)
+        entries = sorted(parent.iterdir(), key=modified_at, reverse=True)
     except OSError:
         return []
     for entry in entries:
@@ -301,7 +301,7 @@ def clean_orphans(path: str | os.PathLike, *, max_age_s: float = ORPHAN_AGE_S) -
             continue
         tag = entry.name[len(prefixes[0]):] if entry.name.startswith(prefixes[0]) \
             else entry.name[len(prefixes[1]):]
-        if not _is_stale(tag, entry, max_age_s):
+        if not is_stale(tag, entry, max_age_s):
             continue
         try:
             if entry.name.startswith(prefixes[1]) and not os.path.lexists(target):
@@ -458,31 +458,6 @@ def _check_replaceable(target: Path) -> str:
             f"{', '.join(foreign[:5])}, which bayesgmm did not write; move it away first"
         )
     return kind
-
-
-def _is_stale(tag: str, entry: Path, max_age_s: float) -> bool:
-    """Whether a temporary sibling (name tag ``PID@MACHINE-XXXX``, ``PID-XXXX`` or ``XXXX``)
-    belongs to no writer: by its PID on this host (:func:`local_pid`), else by age."""
-    age = time.time() - _mtime(entry)
-    pid = local_pid(tag.split("-", 1)[0]) if "-" in tag else None
-    if pid is None:
-        return age > max_age_s  # another host's or container's, or written before PIDs
-    if pid == os.getpid():
-        return age > max_age_s  # perhaps another thread of this process is writing
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except (PermissionError, OverflowError, OSError):
-        pass  # alive under another user (or not a valid PID at all: judge by age)
-    return age > max_age_s
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.lstat().st_mtime
-    except OSError:
-        return 0.0
 
 
 def _umask() -> int:

@@ -2,7 +2,9 @@
 code goes when the usual places cannot be written (PyTensor's without a home directory,
 numba's from a read-only installation; matplotlib's configuration and font cache too).
 Compiled code is loaded from it, so a directory another user made first, or could write to,
-must never be it.
+must never be it. And the names that tell whose a temporary directory is (``PID@MACHINE``),
+so that one a killed process left behind is found and removed: an output's temporary
+siblings, and the scratch copies of data read from standard input or another encoding.
 
 Where it sits: the vocabulary layer (standard library only); imported by :mod:`bayesgmm.paths`,
 :mod:`bayesgmm._numba_cache` and the package's ``__init__``.
@@ -14,12 +16,19 @@ import contextlib
 import functools
 import hashlib
 import os
+import shutil
 import socket
 import stat
 import tempfile
+import time
 from pathlib import Path
 
-__all__ = ["local_pid", "matplotlib_config_fallback", "private_directory", "writer_tag"]
+__all__ = ["is_stale", "local_pid", "matplotlib_config_fallback", "modified_at",
+           "private_directory", "scratch_directory", "writer_tag"]
+
+# A scratch directory (:func:`scratch_directory`) of no process known to have ended is
+# removed when this old: a run may read its copy for days (a large select), so only a week.
+SCRATCH_AGE_S = 7 * 24 * 3600.0
 
 
 def private_directory(name: str) -> Path:
@@ -83,3 +92,47 @@ def local_pid(tag: str) -> int | None:
     if not pid.isdigit() or (machine and machine != _machine()):
         return None
     return int(pid)
+
+
+def is_stale(tag: str, entry: Path, max_age_s: float) -> bool:
+    """Whether a temporary directory (name tag ``PID@MACHINE-XXXX``, ``PID-XXXX`` or ``XXXX``)
+    belongs to no writer: by its PID on this host (:func:`local_pid`), else by age."""
+    age = time.time() - modified_at(entry)
+    pid = local_pid(tag.split("-", 1)[0]) if "-" in tag else None
+    if pid is None:
+        return age > max_age_s  # another host's or container's, or written before PIDs
+    if pid == os.getpid():
+        return age > max_age_s  # perhaps another thread of this process is writing
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, OSError):
+        pass  # alive under another user (or not a valid PID at all: judge by age)
+    return age > max_age_s
+
+
+def modified_at(path: Path) -> float:
+    """``path``'s modification time (of a link itself), 0 where it cannot be read."""
+    try:
+        return path.lstat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def scratch_directory(kind: str) -> Path:
+    """A new temporary directory ``$TMPDIR/bayesgmm-KIND-PID@MACHINE-XXXX`` for this process's
+    scratch copies, after removing this user's such directories that a killed process left
+    (its own removes them at exit; QA168 L2: a SIGKILL left them for good, ten on one
+    machine). Another process's live directory is left alone (:func:`is_stale`)."""
+    prefix = f"bayesgmm-{kind}-"
+    root = Path(tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for entry in root.glob(f"{prefix}*"):
+            with contextlib.suppress(OSError):
+                info = entry.lstat()
+                if (stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+                        and is_stale(entry.name[len(prefix):], entry, SCRATCH_AGE_S)):
+                    shutil.rmtree(entry, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{writer_tag()}-"))
+

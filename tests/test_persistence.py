@@ -931,3 +931,29 @@ def test_an_unwritable_folder_is_named_with_the_fix(tiny_fit, tmp_path, monkeypa
                                          r"write to$"):
         tiny_fit.save(tmp_path / "result")
     assert not (tmp_path / "result").exists()
+
+
+def test_a_killed_runs_scratch_copies_are_swept_by_the_next(tmp_path, monkeypatch):
+    """QA168 L2: the copies of standard input and of re-encoded files were removed only at a
+    normal exit; a killed process left them for good. The next scratch directory removes
+    this user's left by a process that no longer runs, and keeps a live one's."""
+    import subprocess
+    import tempfile
+
+    from bayesgmm.tempdirs import scratch_directory, writer_tag
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    dead = tmp_path / f"bayesgmm-stdin-{ended}@{writer_tag().split('@')[1]}-abc"
+    dead.mkdir()
+    (dead / "stdin.csv").write_text("x\n1\n")
+    live = scratch_directory("stdin")
+    assert live.name.startswith(f"bayesgmm-stdin-{writer_tag()}-") and live.is_dir()
+    assert not dead.exists()
+    again = scratch_directory("stdin")  # this process's own, alive: kept
+    assert live.is_dir() and again.is_dir() and again != live
+    other = tmp_path / "bayesgmm-text-abc"  # no PID, fresh: judged by age, kept
+    other.mkdir()
+    scratch_directory("text")
+    assert other.is_dir()

@@ -5,8 +5,8 @@ another encoding is read through a private plain UTF-8 copy, so that every reade
 :mod:`bayesgmm.io.text_files` reads one kind of file.
 
 Where it sits: the files layer, below :mod:`bayesgmm.io.text_files`,
-:mod:`bayesgmm.io.tables` and :mod:`bayesgmm.io.specs` (its users); imports nothing of
-bayesgmm.
+:mod:`bayesgmm.io.tables` and :mod:`bayesgmm.io.specs` (its users); imports
+:mod:`bayesgmm.tempdirs` (its scratch copies' directory).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
+
+from ..tempdirs import scratch_directory
 
 __all__ = ["COMPRESSED", "plain_copy", "refuse_binary", "refuse_binary_bytes", "text_encoding"]
 
@@ -98,9 +100,8 @@ def _new_copy(key: tuple[str, str | None], p: str, encoding: str | None, path: s
               digest: str, known: tuple[str, str] | None) -> str:
     """:func:`_plain_copy`'s copy of a version not copied yet, replacing ``known``."""
     import shutil
-    import tempfile
 
-    folder = Path(tempfile.mkdtemp(prefix="bayesgmm-text-"))
+    folder = scratch_directory("text")  # a killed run's left is swept (QA168 L2)
     try:
         with _decompressed(Path(p), path) as (source, name):
             target = folder / name  # the suffix says tabs or commas, as the file's does

@@ -2,7 +2,7 @@
 standard input (``-``), and the fingerprint that a result records of them.
 
 Where it sits: the files layer, below :mod:`bayesgmm.io.tables` (its only user); imports
-:mod:`bayesgmm.datasets`.
+:mod:`bayesgmm.datasets` and :mod:`bayesgmm.tempdirs` (standard input's scratch copy).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from ..datasets import data_path
+from ..tempdirs import scratch_directory
 
 __all__ = ["BUNDLED", "STDIN", "file_sha256", "local_path", "stdin_file"]
 
@@ -56,7 +57,6 @@ def stdin_file() -> str:
     import atexit
     import shutil
     import sys
-    import tempfile
 
     stream = sys.stdin
     if stream is None or stream.isatty():  # reading would wait for typing, in silence
@@ -69,7 +69,7 @@ def stdin_file() -> str:
     suffix = (".parquet" if data[:4] == b"PAR1" else
               ".csv.gz" if data[:2] == b"\x1f\x8b" else  # read through a plain copy (QA131)
               ".tsv" if b"\t" in first and b"," not in first else ".csv")
-    folder = tempfile.mkdtemp(prefix="bayesgmm-stdin-")
+    folder = str(scratch_directory("stdin"))  # a killed run's left is swept (QA168 L2)
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     target = Path(folder) / f"stdin{suffix}"
     target.write_bytes(data)
