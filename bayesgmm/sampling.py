@@ -514,7 +514,7 @@ def fit_bayes(
             # the run ended in an error with nothing kept)
             run = timing["adaptive"]
             need = _RETRY_WARMUP * float(run.get("warmup_s") or timing["sample_s"])
-            if need > left:
+            if need > left or left <= 0:
                 run["stopped_by"] = "max_time"
                 run["reason"] = (
                     f"a divergent transition by draw {run['draws']}; the time limit "
