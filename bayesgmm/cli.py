@@ -143,7 +143,14 @@ _published: list[Path] = []
 def main(argv: Sequence[str] | None = None) -> int:
     global _command_line
     parser = _parser()
-    args, extra = parser.parse_known_args(argv)
+    with _reader_may_leave() as early:  # --help and --version print here (QA168 L1: into a
+        try:                             # full disk, exit 0 and nothing said)
+            args, extra = parser.parse_known_args(argv)
+        except SystemExit as done:
+            early.flush()
+            if done.code in (0, None) and early.lost:
+                return EXIT_OUTPUT_LOST
+            raise
     if extra:  # said by the subcommand's parser, which names its own help (QA117 L4)
         getattr(args, "subparser", parser).error(
             f"unrecognized arguments: {' '.join(extra)}")

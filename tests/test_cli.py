@@ -1475,7 +1475,8 @@ def test_an_unwritable_or_closed_stdout_costs_neither_a_traceback_nor_the_result
         assert "Traceback" not in done.stderr, done.stderr[-2000:]
         assert (data_dir / out / "estimates.csv").is_file()
     # said once where it matters (a reader that left with a pipe is no news)
-    for command in ("em good.csv -k 2 --seed 0", "spec"):
+    # --help and --version too, which argparse prints before main's guard (QA168 L1: 0)
+    for command in ("em good.csv -k 2 --seed 0", "spec", "--help", "fit --help", "--version"):
         done = subprocess.run(f"{cmd} {command} > /dev/full", shell=True, cwd=data_dir,
                               capture_output=True, text=True, timeout=600)
         assert done.returncode == 4, done.stderr[-2000:]
